@@ -1,0 +1,1 @@
+"""Headless `photo-search` subcommands over desktop.core."""

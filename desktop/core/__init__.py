@@ -1,0 +1,1 @@
+"""The application's engine: no Qt, no torch. The GUI and the CLI are thin layers over it."""

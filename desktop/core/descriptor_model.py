@@ -1,0 +1,173 @@
+"""The ONNX descriptor runner: loads a model, checks the model contract, embeds images.
+
+The contract (DESIGN.md section 2, `model_contract`): one input `images`, uint8
+[batch, S, S, 3]; one output `descriptors`, float32 [batch, D]; the photo-search metadata
+keys present and consistent with the graph. Anything else raises `ModelError` with a message
+that names what is wrong, so the app can show it instead of failing later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from desktop.core import model_contract as contract
+from desktop.core.images import DEFAULT_MAX_PIXELS, ImageSource, InputSpec, load_input
+
+
+class ModelError(Exception):
+    """A model file is missing, unreadable, or does not follow the model contract."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the app needs to know about a model, read from its metadata."""
+
+    path: Path
+    name: str
+    architecture: str
+    descriptor_dim: int
+    input_spec: InputSpec
+    content_hash: str
+    format_version: str
+    training: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class DescriptorModel:
+    """An onnxruntime session over a model that follows the contract."""
+
+    def __init__(self, path: str | os.PathLike, *, threads: int | None = None) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"model file not found: {path}")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        try:
+            self._session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types per failure
+            raise ModelError(f"{path} is not a loadable ONNX model: {exc}") from exc
+        self.info = read_model_info(self._session, path)
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return self.info.input_spec
+
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        """Descriptors [N, D] (float32, L2-normalised) of a uint8 batch [N, S, S, 3]."""
+        size = self.info.input_spec.input_size
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (size, size, 3):
+            raise ValueError(
+                f"expected a uint8 batch of shape [N, {size}, {size}, 3], "
+                f"got {images.dtype} {list(images.shape)}"
+            )
+        if len(images) == 0:
+            return np.zeros((0, self.info.descriptor_dim), dtype=np.float32)
+        (descriptors,) = self._session.run(
+            [contract.OUTPUT_NAME], {contract.INPUT_NAME: np.ascontiguousarray(images)}
+        )
+        return descriptors.astype(np.float32, copy=False)
+
+    def embed_images(
+        self, sources: Iterable[ImageSource], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    ) -> np.ndarray:
+        """Decode each image with the shared loader and embed them as one batch."""
+        size = self.input_spec.input_size
+        batch = [load_input(source, self.input_spec, max_pixels=max_pixels) for source in sources]
+        return self.embed(np.stack(batch) if batch else np.zeros((0, size, size, 3), np.uint8))
+
+
+def read_model_info(session: ort.InferenceSession, path: Path) -> ModelInfo:
+    """Check the session's graph and metadata against the contract and return its info."""
+    metadata = dict(session.get_modelmeta().custom_metadata_map)
+    missing = [key for key in contract.REQUIRED_KEYS if key not in metadata]
+    if missing:
+        raise ModelError(f"{path} lacks the photo-search metadata {', '.join(missing)}")
+    version = metadata[contract.KEY_FORMAT_VERSION]
+    if version != contract.FORMAT_VERSION:
+        raise ModelError(
+            f"{path} uses model format version {version}; "
+            f"this app reads version {contract.FORMAT_VERSION}"
+        )
+    input_size = _int_metadata(metadata, contract.KEY_INPUT_SIZE, path)
+    resize_size = _int_metadata(metadata, contract.KEY_RESIZE_SIZE, path)
+    dim = _int_metadata(metadata, contract.KEY_DESCRIPTOR_DIM, path)
+    interpolation = metadata[contract.KEY_INTERPOLATION]
+    if interpolation not in contract.INTERPOLATIONS or resize_size < input_size:
+        raise ModelError(
+            f"{path} has an invalid resize policy: resize {resize_size}, crop {input_size}, "
+            f"interpolation {interpolation!r}"
+        )
+    try:
+        training = json.loads(metadata[contract.KEY_TRAINING])
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path} has a training summary that is not JSON: {exc}") from exc
+    _check_input(session, path, input_size)
+    _check_output(session, path, dim)
+    return ModelInfo(
+        path=path,
+        name=metadata[contract.KEY_MODEL_NAME],
+        architecture=metadata[contract.KEY_ARCHITECTURE],
+        descriptor_dim=dim,
+        input_spec=InputSpec(input_size, resize_size, interpolation),
+        content_hash=metadata[contract.KEY_CONTENT_HASH],
+        format_version=version,
+        training=training,
+        metadata=metadata,
+    )
+
+
+def _int_metadata(metadata: dict[str, str], key: str, path: Path) -> int:
+    try:
+        value = int(metadata[key])
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ModelError(
+            f"{path}: metadata {key} must be a positive integer, got {metadata[key]!r}"
+        )
+    return value
+
+
+def _check_input(session: ort.InferenceSession, path: Path, input_size: int) -> None:
+    inputs = session.get_inputs()
+    if len(inputs) != 1 or inputs[0].name != contract.INPUT_NAME:
+        names = [i.name for i in inputs]
+        raise ModelError(f"{path} must have one input named {contract.INPUT_NAME!r}, has {names}")
+    tensor = inputs[0]
+    if tensor.type != "tensor(uint8)":
+        raise ModelError(f"{path}: input {tensor.name!r} must be uint8, is {tensor.type}")
+    expected = [input_size, input_size, 3]
+    if len(tensor.shape) != 4 or list(tensor.shape[1:]) != expected:
+        raise ModelError(
+            f"{path}: input {tensor.name!r} must have shape [batch, {input_size}, {input_size}, 3]"
+            f" (RGB, channels last), has {tensor.shape}"
+        )
+    if isinstance(tensor.shape[0], int):
+        raise ModelError(f"{path}: input batch axis must be dynamic, is fixed at {tensor.shape[0]}")
+
+
+def _check_output(session: ort.InferenceSession, path: Path, dim: int) -> None:
+    outputs = session.get_outputs()
+    names = [o.name for o in outputs]
+    if contract.OUTPUT_NAME not in names:
+        raise ModelError(f"{path} has no output named {contract.OUTPUT_NAME!r} (outputs: {names})")
+    tensor = outputs[names.index(contract.OUTPUT_NAME)]
+    if tensor.type != "tensor(float)":
+        raise ModelError(f"{path}: output {tensor.name!r} must be float32, is {tensor.type}")
+    if len(tensor.shape) != 2 or tensor.shape[1] != dim:
+        raise ModelError(
+            f"{path}: output {tensor.name!r} must have shape [batch, {dim}] to match its "
+            f"metadata, has {tensor.shape}"
+        )

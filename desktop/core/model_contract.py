@@ -1,0 +1,38 @@
+"""The model contract between the trainer and the desktop app (DESIGN.md section 2).
+
+The ONNX file is the only thing the app needs from the trainer. Its graph takes uint8 RGB
+images already resized and cropped to the model's input size, normalises them inside, and
+returns L2-normalised float32 descriptors. The metadata keys below travel in the file's
+`metadata_props`; both sides import them from here so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+FORMAT_VERSION = "1"
+
+INPUT_NAME = "images"
+OUTPUT_NAME = "descriptors"
+
+KEY_FORMAT_VERSION = "photo_search.format_version"
+KEY_MODEL_NAME = "photo_search.model_name"
+KEY_ARCHITECTURE = "photo_search.architecture"
+KEY_DESCRIPTOR_DIM = "photo_search.descriptor_dim"
+KEY_INPUT_SIZE = "photo_search.input_size"
+KEY_RESIZE_SIZE = "photo_search.resize_size"
+KEY_INTERPOLATION = "photo_search.interpolation"
+KEY_TRAINING = "photo_search.training"
+KEY_CONTENT_HASH = "photo_search.content_hash"
+
+REQUIRED_KEYS = (
+    KEY_FORMAT_VERSION,
+    KEY_MODEL_NAME,
+    KEY_ARCHITECTURE,
+    KEY_DESCRIPTOR_DIM,
+    KEY_INPUT_SIZE,
+    KEY_RESIZE_SIZE,
+    KEY_INTERPOLATION,
+    KEY_TRAINING,
+    KEY_CONTENT_HASH,
+)
+
+INTERPOLATIONS = ("bicubic", "bilinear", "nearest")

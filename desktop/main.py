@@ -1,0 +1,41 @@
+"""The `photo-search` command: the GUI by default, headless subcommands for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from desktop import APP_NAME, __version__
+from desktop.cli import commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=APP_NAME,
+        description="Find photos by example. With no command, opens the app window.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = subcommands.add_parser("gui", help="open the app window (the default)")
+    gui.add_argument("--library", help="keep the catalog, cache and settings under DIR")
+    gui.set_defaults(func=run_gui)
+    commands.register(subcommands)
+    return parser
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from desktop.ui.app import run
+
+    return run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command is None:
+        args = parser.parse_args(["gui"])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
