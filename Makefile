@@ -20,8 +20,8 @@ run: $(VENV)/.app-installed
 	$(BIN)/photo-search
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check desktop trainer tests bench
-	$(BIN)/ruff format --check desktop trainer tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
 test: lint
