@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+from desktop.core.library import Library
+from desktop.core.paths import app_paths
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+CLASSES, PER_CLASS = 4, 5
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
@@ -56,3 +61,23 @@ def tiny_export(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model_path(tiny_export) -> Path:
     return tiny_export[1]
+
+
+@pytest.fixture
+def photo_folder(tmp_path, flowers_dir) -> Path:
+    """4 flower classes x 5 real photos, copied so tests may change them."""
+    root = tmp_path / "photos"
+    for class_dir in sorted(flowers_dir.iterdir())[:CLASSES]:
+        target = root / class_dir.name
+        target.mkdir(parents=True)
+        for photo in sorted(class_dir.glob("*.jpg"))[:PER_CLASS]:
+            shutil.copy2(photo, target / photo.name)
+    return root
+
+
+@pytest.fixture
+def library(tiny_model_path):
+    """A library in the test's PHOTO_SEARCH_HOME with the tiny model added and active."""
+    with Library(app_paths()) as lib:
+        lib.add_model(tiny_model_path)
+        yield lib

@@ -1,22 +1,264 @@
-"""Headless subcommands of `photo-search`, registered on the main parser."""
+"""Headless subcommands of `photo-search`: models, index, search, similar, duplicates, status.
+
+Each command opens the library (`--library DIR`, else `$PHOTO_SEARCH_HOME`, else the user's
+folders), does one thing through `desktop.core.library.Library`, and prints either a
+human-readable summary or, with `--json`, one JSON document on stdout. Errors go to stderr
+with exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from desktop.cli.progress import ProgressPrinter
+from desktop.core.catalog import CatalogError
 from desktop.core.descriptor_model import DescriptorModel, ModelError
+from desktop.core.images import ImageLoadError
+from desktop.core.library import Library, LibraryError
+from desktop.core.paths import app_paths
+from desktop.core.search import SearchFilter, SearchResult
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--library", help="keep the catalog, cache and settings under DIR")
+    common.add_argument("--json", action="store_true", help="print JSON")
+
+    models = subcommands.add_parser("models", help="list, add or activate descriptor models")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    add = model_commands.add_parser("add", parents=[common], help="add an ONNX model")
+    add.add_argument("file", type=Path)
+    add.add_argument("--activate", action="store_true", help="index and search with it")
+    add.set_defaults(func=cmd_models_add)
+    listing = model_commands.add_parser("list", parents=[common], help="list models")
+    listing.set_defaults(func=cmd_models_list)
+    activate = model_commands.add_parser("activate", parents=[common], help="switch model")
+    activate.add_argument("model_id", type=int)
+    activate.set_defaults(func=cmd_models_activate)
+
+    index = subcommands.add_parser(
+        "index", parents=[common], help="add folders, then index new and changed photos"
+    )
+    index.add_argument("folders", nargs="*", type=Path)
+    index.add_argument("--model", type=Path, help="add this ONNX model and make it active")
+    index.add_argument("--batch-size", type=int, default=32)
+    index.set_defaults(func=cmd_index)
+
+    search = subcommands.add_parser(
+        "search", parents=[common, _filter_options()], help="find photos like these images"
+    )
+    search.add_argument("images", nargs="+", type=Path, help="one or more query images")
+    search.set_defaults(func=cmd_search)
+
+    similar = subcommands.add_parser(
+        "similar", parents=[common, _filter_options()], help="find photos like library photos"
+    )
+    similar.add_argument("photos", nargs="+", type=Path, help="photos already in the library")
+    similar.set_defaults(func=cmd_similar)
+
+    duplicates = subcommands.add_parser(
+        "duplicates", parents=[common], help="groups of near-identical photos"
+    )
+    duplicates.add_argument("--threshold", type=float, default=0.95, help="cosine similarity")
+    duplicates.set_defaults(func=cmd_duplicates)
+
+    status = subcommands.add_parser("status", parents=[common], help="what the library holds")
+    status.set_defaults(func=cmd_status)
+
+    folders = subcommands.add_parser("remove-folder", parents=[common], help="forget a folder")
+    folders.add_argument("folder", type=Path)
+    folders.set_defaults(func=cmd_remove_folder)
+
     check = subcommands.add_parser(
-        "check-model", help="check that an ONNX file follows the model contract"
+        "check-model", parents=[common], help="check that an ONNX file follows the model contract"
     )
     check.add_argument("model", type=Path)
-    check.add_argument("--json", action="store_true", help="print the model info as JSON")
     check.set_defaults(func=cmd_check_model)
+
+
+def _filter_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--top-k", type=int, default=20)
+    options.add_argument("--min-score", type=float, default=-1.0)
+    options.add_argument("--folder", type=Path, help="only photos under this folder")
+    options.add_argument("--from", dest="date_from", help="taken on or after (YYYY-MM-DD)")
+    options.add_argument("--to", dest="date_to", help="taken on or before (YYYY-MM-DD)")
+    return options
+
+
+def _filters(args: argparse.Namespace) -> SearchFilter:
+    folder = str(args.folder.expanduser().resolve()) if args.folder else None
+    return SearchFilter(args.min_score, folder, args.date_from, args.date_to)
+
+
+def _run(args: argparse.Namespace, work: Callable[[Library], Any], show: Callable) -> int:
+    """Open the library, do the work, print the result; user errors exit with status 2."""
+    try:
+        with Library(app_paths(args.library)) as library:
+            result = work(library)
+    except (LibraryError, ModelError, ImageLoadError, CatalogError) as exc:
+        print(f"photo-search: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        show(result)
+    return 0
+
+
+def _results_json(results: list[SearchResult]) -> list[dict]:
+    return [{"path": r.photo.path, "score": round(r.score, 6)} for r in results]
+
+
+def _show_results(results: list[dict]) -> None:
+    if not results:
+        print("no matching photos")
+    for result in results:
+        print(f"{result['score']:.4f}  {result['path']}")
+
+
+def cmd_models_add(args: argparse.Namespace) -> int:
+    def work(library: Library) -> dict:
+        model = library.add_model(args.file, activate=args.activate)
+        return {"id": model.id, "name": model.name, "content_hash": model.content_hash}
+
+    return _run(args, work, lambda m: print(f"added model {m['id']}: {m['name']}"))
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    def show(models: list[dict]) -> None:
+        if not models:
+            print("no models: add one with `photo-search models add FILE.onnx`")
+        for m in models:
+            flags = ("active " if m["active"] else "") + ("serving" if m["serving"] else "")
+            print(
+                f"{m['id']:>3}  {m['name']}  {m['dim']}-d  {m['indexed']} indexed, "
+                f"{m['pending']} pending  {flags}"
+            )
+
+    return _run(args, lambda library: library.status()["models"], show)
+
+
+def cmd_models_activate(args: argparse.Namespace) -> int:
+    def work(library: Library) -> dict:
+        library.activate_model(args.model_id)
+        return {"active": args.model_id}
+
+    return _run(args, work, lambda r: print(f"model {r['active']} is active; run `index`"))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    def work(library: Library) -> dict:
+        if args.model:
+            library.add_model(args.model, activate=True)
+        for folder in args.folders:
+            library.add_folder(folder)
+        if not library.folders():
+            raise LibraryError("no folders yet: `photo-search index FOLDER`")
+        printer = ProgressPrinter(sys.stderr)
+        try:
+            report = library.sync(printer.update, batch_size=args.batch_size)
+        finally:
+            printer.finish()
+        return {
+            "added": report.added,
+            "changed": report.changed,
+            "moved": report.moved,
+            "deleted": report.deleted,
+            "embedded": report.embedded,
+            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            "offline_folders": report.offline_folders,
+            "folder_problems": [{"path": p, "reason": r} for p, r in report.folder_problems],
+            "seconds": round(report.seconds, 2),
+        }
+
+    def show(summary: dict) -> None:
+        print(
+            f"{summary['added']} added, {summary['changed']} changed, {summary['moved']} moved, "
+            f"{summary['deleted']} deleted, {summary['embedded']} embedded, "
+            f"{len(summary['skipped'])} skipped in {summary['seconds']:.1f} s"
+        )
+        for item in summary["skipped"]:
+            print(f"  skipped {item['path']}: {item['reason']}")
+        for folder in summary["offline_folders"]:
+            print(f"  offline (photos kept): {folder}")
+        for item in summary["folder_problems"]:
+            print(f"  unreadable: {item['path']}: {item['reason']}")
+
+    try:
+        return _run(args, work, show)
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: finished batches are saved; run `index` again to resume",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    def work(library: Library) -> list[dict]:
+        results = library.search_images(args.images, top=args.top_k, filters=_filters(args))
+        return _results_json(results)
+
+    return _run(args, work, _show_results)
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    def work(library: Library) -> list[dict]:
+        results = library.similar_to(args.photos, top=args.top_k, filters=_filters(args))
+        return _results_json(results)
+
+    return _run(args, work, _show_results)
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    def work(library: Library) -> list[list[dict]]:
+        return [
+            [{"path": p.path, "width": p.width, "height": p.height, "size": p.size} for p in group]
+            for group in library.duplicates(args.threshold)
+        ]
+
+    def show(groups: list[list[dict]]) -> None:
+        if not groups:
+            print("no near-duplicates")
+        for number, group in enumerate(groups, 1):
+            print(f"group {number}:")
+            for photo in group:
+                print(f"  {photo['width']}x{photo['height']}  {photo['size']:>10}  {photo['path']}")
+
+    return _run(args, work, show)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    def show(status: dict) -> None:
+        print(f"catalog: {status['catalog']}")
+        print(f"photos: {status['photos']} ({len(status['skipped'])} skipped)")
+        for folder in status["folders"]:
+            state = "online" if folder["online"] else "OFFLINE (photos kept)"
+            print(f"folder: {folder['path']} [{state}]")
+        for model in status["models"]:
+            flags = ("active " if model["active"] else "") + ("serving" if model["serving"] else "")
+            print(
+                f"model {model['id']}: {model['name']}: {model['indexed']} indexed, "
+                f"{model['pending']} pending {flags}"
+            )
+        for item in status["skipped"]:
+            print(f"skipped: {item['path']}: {item['reason']}")
+
+    return _run(args, lambda library: library.status(), show)
+
+
+def cmd_remove_folder(args: argparse.Namespace) -> int:
+    def work(library: Library) -> dict:
+        library.remove_folder(args.folder)
+        return {"removed": str(args.folder)}
+
+    return _run(args, work, lambda r: print(f"removed {r['removed']} (files untouched)"))
 
 
 def cmd_check_model(args: argparse.Namespace) -> int:

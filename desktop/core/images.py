@@ -14,6 +14,7 @@ import io
 import os
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,11 +25,26 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # images between its two thresholds is noise.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
+
+def _register_heic() -> bool:
+    """HEIC photos decode when the optional pillow-heif package is installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
+HEIC_SUPPORTED = _register_heic()
+
 DEFAULT_MAX_PIXELS = 100_000_000
 """Largest image accepted, in pixels (width x height as stored in the file)."""
 
 DRAFT_FACTOR = 2
 """JPEGs are decoded at no less than this many times the resize size (shorter side)."""
+
+_ORIENTATION, _DATE_TIME, _EXIF_IFD, _DATE_TIME_ORIGINAL = 0x0112, 0x0132, 0x8769, 0x9003
 
 _RESAMPLE = {
     "bicubic": Image.Resampling.BICUBIC,
@@ -75,12 +91,35 @@ class InputSpec:
             raise ValueError(f"unknown interpolation {self.interpolation!r}")
 
 
+@dataclass(frozen=True)
+class PhotoInfo:
+    """What the catalog records about a photo, read from its header while decoding."""
+
+    width: int
+    height: int
+    taken_at: str | None
+    """Capture time from EXIF (DateTimeOriginal, else DateTime) as ISO 8601, or None."""
+
+
+@dataclass(frozen=True)
+class DecodedPhoto:
+    pixels: np.ndarray
+    info: PhotoInfo
+
+
 def load_input(
     source: ImageSource, spec: InputSpec, *, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> np.ndarray:
     """Decode `source` and return the model's input: uint8 array [input_size, input_size, 3]."""
-    image = open_image(source, max_pixels=max_pixels, draft_size=DRAFT_FACTOR * spec.resize_size)
-    return prepare_input(image, spec)
+    return decode_photo(source, spec, max_pixels=max_pixels).pixels
+
+
+def decode_photo(
+    source: ImageSource, spec: InputSpec, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> DecodedPhoto:
+    """The model's input for `source` together with the photo's full size and capture date."""
+    image, info = _open(source, max_pixels, DRAFT_FACTOR * spec.resize_size)
+    return DecodedPhoto(prepare_input(image, spec), info)
 
 
 def open_image(
@@ -94,9 +133,16 @@ def open_image(
     With `draft_size`, a JPEG whose shorter side is much larger is decoded at a reduced
     scale whose shorter side is still at least `draft_size` (libjpeg's DCT scaling).
     """
+    return _open(source, max_pixels, draft_size)[0]
+
+
+def _open(
+    source: ImageSource, max_pixels: int, draft_size: int | None
+) -> tuple[Image.Image, PhotoInfo]:
     if isinstance(source, Image.Image):
         _check_pixels(source.size, max_pixels, "image")
-        return _to_rgb(_oriented(source.copy()))
+        info = _read_info(source)
+        return _to_rgb(_oriented(source.copy())), info
     name, stream = _open_stream(source)
     try:
         return _decode(stream, name, max_pixels, draft_size)
@@ -140,7 +186,9 @@ def _open_stream(source: ImageSource) -> tuple[str, BinaryIO]:
     return getattr(source, "name", "image stream"), source
 
 
-def _decode(stream: BinaryIO, name: str, max_pixels: int, draft_size: int | None) -> Image.Image:
+def _decode(
+    stream: BinaryIO, name: str, max_pixels: int, draft_size: int | None
+) -> tuple[Image.Image, PhotoInfo]:
     try:
         image = Image.open(stream)
     except UnidentifiedImageError as exc:
@@ -151,10 +199,11 @@ def _decode(stream: BinaryIO, name: str, max_pixels: int, draft_size: int | None
         raise CorruptImageError(f"{name} is damaged or truncated: {exc}") from exc
     _check_pixels(image.size, max_pixels, name)
     try:
+        info = _read_info(image)
         if draft_size and image.format == "JPEG" and min(image.size) >= 2 * draft_size:
             image.draft(None, (draft_size, draft_size))
         image.load()
-        return _to_rgb(_oriented(image))
+        return _to_rgb(_oriented(image)), info
     except ImageLoadError:
         raise
     except Exception as exc:  # any decoder failure is a property of this file, not a bug
@@ -170,6 +219,30 @@ def _check_pixels(size: tuple[int, int], max_pixels: int, name: str) -> None:
         )
     if width == 0 or height == 0:
         raise CorruptImageError(f"{name} has no pixels ({width}x{height})")
+
+
+def _read_info(image: Image.Image) -> PhotoInfo:
+    """Displayed size and capture date from the header; a damaged EXIF block yields none."""
+    width, height = image.size
+    try:
+        exif = image.getexif()
+        orientation = exif.get(_ORIENTATION)
+        stamp = exif.get_ifd(_EXIF_IFD).get(_DATE_TIME_ORIGINAL) or exif.get(_DATE_TIME)
+    except Exception:  # noqa: BLE001 - metadata is optional, the pixels may be fine
+        orientation, stamp = None, None
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return PhotoInfo(width, height, _exif_date(stamp))
+
+
+def _exif_date(stamp: object) -> str | None:
+    """'2024:07:01 18:30:05' -> '2024-07-01T18:30:05'; anything unparsable -> None."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.strptime(stamp.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S").isoformat()
+    except ValueError:
+        return None
 
 
 def _oriented(image: Image.Image) -> Image.Image:

@@ -16,6 +16,7 @@ from desktop.core.images import (
     InputSpec,
     NotAnImageError,
     UnreadableFileError,
+    decode_photo,
     load_input,
     open_image,
     prepare_input,
@@ -204,3 +205,21 @@ def test_resize_crop_matches_resize_then_crop(flower_photos):
     top = (resized.height - 224) // 2
     reference = np.asarray(resized.crop((left, top, left + 224, top + 224)), dtype=int)
     assert np.abs(prepare_input(photo, spec).astype(int) - reference).mean() < 4.0
+
+
+def test_decode_photo_reports_displayed_size_and_exif_date(tmp_path):
+    path = tmp_path / "dated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif.get_ifd(0x8769)[0x9003] = "2023:05:17 08:09:10"
+    two_halves(600, 400).save(path, exif=exif)
+    decoded = decode_photo(path, SPEC)
+    assert decoded.pixels.shape == (32, 32, 3)
+    assert (decoded.info.width, decoded.info.height) == (400, 600)
+    assert decoded.info.taken_at == "2023-05-17T08:09:10"
+
+
+def test_decode_photo_without_exif(flower_photos):
+    info = decode_photo(flower_photos[0], SPEC).info
+    assert min(info.width, info.height) == 256
+    assert info.taken_at is None

@@ -1,0 +1,49 @@
+"""A one-line progress bar for indexing on a terminal (plain lines when not a terminal)."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from desktop.core.indexer import Progress
+
+
+class ProgressPrinter:
+    def __init__(self, stream: TextIO, *, interval_s: float = 2.0) -> None:
+        self.stream = stream
+        self.interactive = stream.isatty()
+        self.interval_s = interval_s
+        self._last = 0.0
+        self._drawn = False
+
+    def update(self, progress: Progress) -> None:
+        now = time.monotonic()
+        finished = progress.total and progress.done == progress.total
+        if not self.interactive and now - self._last < self.interval_s and not finished:
+            return
+        self._last = now
+        line = format_progress(progress)
+        if self.interactive:
+            self.stream.write("\r" + line[:120].ljust(120))
+            self._drawn = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def format_progress(progress: Progress) -> str:
+    if progress.phase == "scan":
+        return f"scanning: {progress.done} photos found  {progress.current}"
+    share = progress.done / progress.total if progress.total else 1.0
+    bar = "#" * int(share * 30)
+    eta = (
+        f"ETA {int(progress.eta_s // 60)}:{int(progress.eta_s % 60):02d}" if progress.eta_s else ""
+    )
+    return (
+        f"embedding [{bar:<30}] {progress.done}/{progress.total} {progress.rate:.1f} photos/s {eta}"
+    )

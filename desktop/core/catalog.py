@@ -1,0 +1,399 @@
+"""The catalog: one SQLite file that is the source of truth for folders, photos and models.
+
+Descriptors are stored per (photo, model) as float32 blobs. Every change to them is logged by
+triggers in `descriptor_changes`, so a vector index (a cache of the descriptors) can catch up
+with exactly what changed since it was saved, in this process or another one. The schema is
+versioned with `PRAGMA user_version` and migrated forward on open; WAL mode lets the GUI read
+while the indexer writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE folders (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        added_at REAL NOT NULL,
+        last_scan REAL,
+        online INTEGER NOT NULL DEFAULT 1,
+        scan_error TEXT
+    );
+    CREATE TABLE photos (
+        id INTEGER PRIMARY KEY,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        taken_at TEXT,
+        error TEXT
+    );
+    CREATE INDEX photos_folder ON photos(folder_id);
+    CREATE INDEX photos_fingerprint ON photos(fingerprint);
+    CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        dim INTEGER NOT NULL,
+        metadata TEXT NOT NULL,
+        added_at REAL NOT NULL
+    );
+    CREATE TABLE descriptors (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (photo_id, model_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX descriptors_model ON descriptors(model_id);
+    CREATE TABLE descriptor_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        model_id INTEGER NOT NULL,
+        photo_id INTEGER NOT NULL
+    );
+    CREATE INDEX descriptor_changes_model ON descriptor_changes(model_id, seq);
+    CREATE TRIGGER descriptors_insert AFTER INSERT ON descriptors BEGIN
+        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (NEW.model_id, NEW.photo_id);
+    END;
+    CREATE TRIGGER descriptors_update AFTER UPDATE ON descriptors BEGIN
+        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (NEW.model_id, NEW.photo_id);
+    END;
+    CREATE TRIGGER descriptors_delete AFTER DELETE ON descriptors BEGIN
+        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (OLD.model_id, OLD.photo_id);
+    END;
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+ACTIVE_MODEL = "active_model"
+SERVING_MODEL = "serving_model"
+
+
+class CatalogError(Exception):
+    """The catalog file cannot be opened or is newer than this app."""
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: int
+    path: str
+    online: bool
+    last_scan: float | None
+    scan_error: str | None
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: int
+    folder_id: int
+    path: str
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    width: int | None
+    height: int | None
+    taken_at: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    id: int
+    content_hash: str
+    name: str
+    path: str
+    dim: int
+    metadata: dict[str, Any]
+
+
+class Catalog:
+    """A connection to the catalog file. Not shared between threads: open one per thread."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: everything inside commits together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise CatalogError(
+                f"{self.path} was written by a newer photo-search (schema {version}); "
+                f"this version reads schema {SCHEMA_VERSION} and older"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            try:
+                self._db.executescript(
+                    f"BEGIN IMMEDIATE; {MIGRATIONS[number]}; "
+                    f"PRAGMA user_version = {number + 1}; COMMIT;"
+                )
+            except sqlite3.Error:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    # settings ------------------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_setting(
+        self, key: str, value: str | None, db: sqlite3.Connection | None = None
+    ) -> None:
+        db = db or self._db
+        if value is None:
+            db.execute("DELETE FROM settings WHERE key = ?", (key,))
+        else:
+            db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
+
+    # folders -------------------------------------------------------------------------------
+
+    def add_folder(self, path: str) -> Folder:
+        self._db.execute(
+            "INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)", (path, time.time())
+        )
+        return self.folder_by_path(path)
+
+    def remove_folder(self, folder_id: int) -> None:
+        """Forget a folder and its photos (the files on disk are not touched)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+
+    def folders(self) -> list[Folder]:
+        rows = self._db.execute(
+            "SELECT id, path, online, last_scan, scan_error FROM folders ORDER BY path"
+        ).fetchall()
+        return [Folder(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows]
+
+    def folder_by_path(self, path: str) -> Folder:
+        row = self._db.execute(
+            "SELECT id, path, online, last_scan, scan_error FROM folders WHERE path = ?", (path,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(path)
+        return Folder(row[0], row[1], bool(row[2]), row[3], row[4])
+
+    def set_folder_state(
+        self, db: sqlite3.Connection, folder_id: int, online: bool, scan_error: str | None
+    ) -> None:
+        db.execute(
+            "UPDATE folders SET online = ?, scan_error = ?, last_scan = ? WHERE id = ?",
+            (int(online), scan_error, time.time() if online else None, folder_id),
+        )
+
+    # photos --------------------------------------------------------------------------------
+
+    _PHOTO_COLUMNS = (
+        "id, folder_id, path, size, mtime_ns, fingerprint, width, height, taken_at, error"
+    )
+
+    def photos(self, folder_id: int | None = None) -> list[Photo]:
+        if folder_id is None:
+            rows = self._db.execute(f"SELECT {self._PHOTO_COLUMNS} FROM photos ORDER BY id")
+        else:
+            rows = self._db.execute(
+                f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE folder_id = ? ORDER BY id",
+                (folder_id,),
+            )
+        return [Photo(*row) for row in rows.fetchall()]
+
+    def photo(self, photo_id: int) -> Photo | None:
+        row = self._db.execute(
+            f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE id = ?", (photo_id,)
+        ).fetchone()
+        return Photo(*row) if row else None
+
+    def photo_by_path(self, path: str) -> Photo | None:
+        row = self._db.execute(
+            f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE path = ?", (path,)
+        ).fetchone()
+        return Photo(*row) if row else None
+
+    def photos_by_ids(self, ids: Sequence[int]) -> dict[int, Photo]:
+        found: dict[int, Photo] = {}
+        for start in range(0, len(ids), 500):
+            chunk = [int(i) for i in ids[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE id IN ({marks})", chunk
+            )
+            found.update((row[0], Photo(*row)) for row in rows)
+        return found
+
+    def skipped_photos(self) -> list[Photo]:
+        rows = self._db.execute(
+            f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE error IS NOT NULL ORDER BY path"
+        )
+        return [Photo(*row) for row in rows.fetchall()]
+
+    def photos_missing_descriptor(self, model_id: int) -> list[Photo]:
+        """Photos of online folders, not marked as failing, that have no descriptor yet."""
+        rows = self._db.execute(
+            f"""SELECT {", ".join("p." + c for c in self._PHOTO_COLUMNS.split(", "))}
+                FROM photos p JOIN folders f ON f.id = p.folder_id
+                WHERE f.online = 1 AND p.error IS NULL AND NOT EXISTS (
+                    SELECT 1 FROM descriptors d WHERE d.photo_id = p.id AND d.model_id = ?)
+                ORDER BY p.id""",
+            (model_id,),
+        )
+        return [Photo(*row) for row in rows.fetchall()]
+
+    def count_missing_descriptors(self, model_id: int) -> int:
+        """How many photos `photos_missing_descriptor` would return."""
+        return self._db.execute(
+            """SELECT COUNT(*) FROM photos p JOIN folders f ON f.id = p.folder_id
+               WHERE f.online = 1 AND p.error IS NULL AND NOT EXISTS (
+                   SELECT 1 FROM descriptors d WHERE d.photo_id = p.id AND d.model_id = ?)""",
+            (model_id,),
+        ).fetchone()[0]
+
+    def counts(self) -> dict[str, int]:
+        photos, skipped = self._db.execute("SELECT COUNT(*), COUNT(error) FROM photos").fetchone()
+        return {"photos": photos, "skipped": skipped, "folders": len(self.folders())}
+
+    # models --------------------------------------------------------------------------------
+
+    def add_model(self, content_hash: str, name: str, path: str, dim: int, metadata: dict) -> int:
+        """Register a model (idempotent by content hash; the path is updated) and return its id."""
+        with self.transaction() as db:
+            db.execute(
+                """INSERT INTO models (content_hash, name, path, dim, metadata, added_at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (content_hash) DO UPDATE SET path = excluded.path""",
+                (content_hash, name, path, dim, json.dumps(metadata), time.time()),
+            )
+            return db.execute(
+                "SELECT id FROM models WHERE content_hash = ?", (content_hash,)
+            ).fetchone()[0]
+
+    def models(self) -> list[ModelRecord]:
+        rows = self._db.execute(
+            "SELECT id, content_hash, name, path, dim, metadata FROM models ORDER BY id"
+        ).fetchall()
+        return [ModelRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+    def model(self, model_id: int) -> ModelRecord | None:
+        return next((m for m in self.models() if m.id == model_id), None)
+
+    def model_setting(self, key: str) -> int | None:
+        value = self.get_setting(key)
+        return int(value) if value is not None else None
+
+    def descriptor_count(self, model_id: int) -> int:
+        return self._db.execute(
+            "SELECT COUNT(*) FROM descriptors WHERE model_id = ?", (model_id,)
+        ).fetchone()[0]
+
+    # descriptors ---------------------------------------------------------------------------
+
+    def descriptors(
+        self, model_id: int, photo_ids: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64 [N], vectors float32 [N, D]) for a model, all or the given photos."""
+        if photo_ids is None:
+            rows = self._db.execute(
+                "SELECT photo_id, vector FROM descriptors WHERE model_id = ? ORDER BY photo_id",
+                (model_id,),
+            ).fetchall()
+        else:
+            rows = []
+            for start in range(0, len(photo_ids), 500):
+                chunk = [int(i) for i in photo_ids[start : start + 500]]
+                marks = ",".join("?" * len(chunk))
+                rows += self._db.execute(
+                    f"""SELECT photo_id, vector FROM descriptors
+                        WHERE model_id = ? AND photo_id IN ({marks})""",
+                    [model_id, *chunk],
+                ).fetchall()
+        dim = self.model(model_id).dim if not rows else len(rows[0][1]) // 4
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, vectors.reshape(len(rows), dim).copy()
+
+    def store_descriptors(
+        self,
+        db: sqlite3.Connection,
+        model_id: int,
+        photo_ids: Iterable[int],
+        vectors: np.ndarray,
+    ) -> None:
+        db.executemany(
+            "INSERT OR REPLACE INTO descriptors (photo_id, model_id, vector) VALUES (?, ?, ?)",
+            [
+                (int(pid), model_id, np.ascontiguousarray(v, np.float32).tobytes())
+                for pid, v in zip(photo_ids, vectors, strict=True)
+            ],
+        )
+
+    def changes_since(self, model_id: int, seq: int) -> tuple[int, list[int]]:
+        """(latest change number, photo ids whose descriptor changed after `seq`)."""
+        rows = self._db.execute(
+            "SELECT seq, photo_id FROM descriptor_changes WHERE model_id = ? AND seq > ? "
+            "ORDER BY seq",
+            (model_id, seq),
+        ).fetchall()
+        latest = rows[-1][0] if rows else seq
+        return latest, sorted({r[1] for r in rows})
+
+    def latest_change_for(self, model_id: int) -> int:
+        """The newest change number that concerns `model_id` (0 when none)."""
+        row = self._db.execute(
+            "SELECT MAX(seq) FROM descriptor_changes WHERE model_id = ?", (model_id,)
+        ).fetchone()
+        return max(row[0] or 0, self.changes_floor(model_id))
+
+    def changes_floor(self, model_id: int) -> int:
+        """Changes up to this number were pruned: an index older than it must be reloaded."""
+        return int(self.get_setting(f"changes_floor.{model_id}") or 0)
+
+    def prune_changes(self, model_id: int, upto: int) -> None:
+        """Drop the change log up to `upto`, once an index saved at that point exists."""
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM descriptor_changes WHERE model_id = ? AND seq <= ?", (model_id, upto)
+            )
+            self.set_setting(f"changes_floor.{model_id}", str(upto), db)

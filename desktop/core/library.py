@@ -1,0 +1,336 @@
+"""The library: one object the GUI and the CLI drive for folders, models, indexing and search.
+
+It owns the catalog connection used for searching and the in-memory vector indexes, and it
+decides which model answers searches: the active model once all its descriptors exist,
+until then the model that served before (DESIGN.md: a new model is indexed in the background
+while the old one keeps answering). Indexing opens its own catalog connection, so it can run
+in a worker thread or another process while searches go on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from desktop.core.catalog import ACTIVE_MODEL, SERVING_MODEL, Catalog, Folder, ModelRecord, Photo
+from desktop.core.descriptor_model import DescriptorModel
+from desktop.core.images import ImageSource
+from desktop.core.indexer import Indexer, ProgressCallback, SyncReport
+from desktop.core.paths import AppPaths
+from desktop.core.search import (
+    NO_FILTER,
+    SearchFilter,
+    SearchResult,
+    combine,
+    near_duplicate_groups,
+    top_k,
+)
+from desktop.core.vector_index import APPROX_THRESHOLD, VectorIndex
+
+CATALOG_FILE = "catalog.sqlite3"
+
+
+class LibraryError(Exception):
+    """A request the library cannot satisfy; the message tells the user what to do."""
+
+
+@dataclass(frozen=True)
+class IndexState:
+    model: ModelRecord
+    indexed: int
+    pending: int
+    serving: bool
+    """True when this model answers searches."""
+
+
+class Library:
+    def __init__(
+        self,
+        paths: AppPaths,
+        *,
+        threads: int | None = None,
+        approx_threshold: int = APPROX_THRESHOLD,
+    ) -> None:
+        self.paths = paths.create()
+        self.catalog = Catalog(self.paths.data / CATALOG_FILE)
+        self.threads = threads
+        self.approx_threshold = approx_threshold
+        self._lock = threading.RLock()
+        self._runners: dict[int, DescriptorModel] = {}
+        self._indexes: dict[int, VectorIndex] = {}
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # folders -------------------------------------------------------------------------------
+
+    def add_folder(self, path: str | os.PathLike) -> Folder:
+        folder = Path(path).expanduser().resolve()
+        if not folder.is_dir():
+            raise LibraryError(f"{folder} is not a folder")
+        with self._lock:
+            return self.catalog.add_folder(str(folder))
+
+    def remove_folder(self, path: str | os.PathLike) -> None:
+        with self._lock:
+            try:
+                folder = self.catalog.folder_by_path(str(Path(path).expanduser().resolve()))
+            except KeyError:
+                raise LibraryError(f"{path} is not a library folder") from None
+            self.catalog.remove_folder(folder.id)
+
+    def folders(self) -> list[Folder]:
+        with self._lock:
+            return self.catalog.folders()
+
+    # models --------------------------------------------------------------------------------
+
+    def add_model(self, path: str | os.PathLike, *, activate: bool = False) -> ModelRecord:
+        """Check an ONNX file against the contract, keep a copy, and register it.
+
+        The first model added becomes active. A model with the same content hash as a
+        registered one is the same model.
+        """
+        info = DescriptorModel(path).info
+        stored = self.paths.data / "models" / f"{info.content_hash[:16]}.onnx"
+        if not stored.exists():
+            _copy_atomically(Path(path), stored)
+        with self._lock:
+            model_id = self.catalog.add_model(
+                info.content_hash, info.name, str(stored), info.descriptor_dim, info.metadata
+            )
+            if activate or self.catalog.model_setting(ACTIVE_MODEL) is None:
+                self.activate_model(model_id)
+            return self.catalog.model(model_id)
+
+    def activate_model(self, model_id: int) -> None:
+        """Make a model the one to index with; searches move to it once it is complete."""
+        with self._lock:
+            if self.catalog.model(model_id) is None:
+                raise LibraryError(f"no model with id {model_id}")
+            self.catalog.set_setting(ACTIVE_MODEL, str(model_id))
+
+    def models(self) -> list[ModelRecord]:
+        with self._lock:
+            return self.catalog.models()
+
+    def active_model(self) -> ModelRecord | None:
+        with self._lock:
+            model_id = self.catalog.model_setting(ACTIVE_MODEL)
+            return self.catalog.model(model_id) if model_id is not None else None
+
+    def search_model(self) -> ModelRecord | None:
+        """The model that answers searches now."""
+        with self._lock:
+            active = self.active_model()
+            serving_id = self.catalog.model_setting(SERVING_MODEL)
+            if active is None or serving_id in (None, active.id):
+                return active
+            if self.catalog.count_missing_descriptors(active.id) == 0:
+                return active
+            return self.catalog.model(serving_id) or active
+
+    def runner(self, model: ModelRecord) -> DescriptorModel:
+        """The onnxruntime session of a model (loaded once, shared across threads)."""
+        with self._lock:
+            if model.id not in self._runners:
+                self._runners[model.id] = DescriptorModel(model.path, threads=self.threads)
+            return self._runners[model.id]
+
+    def index_states(self) -> list[IndexState]:
+        with self._lock:
+            serving = self.search_model()
+            return [
+                IndexState(
+                    model,
+                    self.catalog.descriptor_count(model.id),
+                    self.catalog.count_missing_descriptors(model.id),
+                    serving is not None and serving.id == model.id,
+                )
+                for model in self.catalog.models()
+            ]
+
+    # indexing ------------------------------------------------------------------------------
+
+    def sync(
+        self,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        *,
+        batch_size: int = 32,
+        workers: int | None = None,
+    ) -> SyncReport:
+        """Bring the catalog in line with the folders and embed new photos with the active model.
+
+        Safe to call from a worker thread: it uses its own catalog connection.
+        """
+        active = self.active_model()
+        if active is None:
+            raise LibraryError("no model yet: add one with `photo-search models add FILE.onnx`")
+        runner = self.runner(active)
+        with Catalog(self.catalog.path) as catalog:
+            indexer = Indexer(catalog, runner, active.id, batch_size=batch_size, workers=workers)
+            report = indexer.run(progress, cancel)
+            if not report.cancelled and catalog.count_missing_descriptors(active.id) == 0:
+                catalog.set_setting(SERVING_MODEL, str(active.id))
+            self._save_index(catalog, active.id)
+        return report
+
+    def _index_path(self, model_id: int) -> Path:
+        return self.paths.data / "indexes" / f"model-{model_id}.faiss"
+
+    def _save_index(self, catalog: Catalog, model_id: int) -> None:
+        """Bring the saved index up to date, then drop the change log it no longer needs."""
+        index = self._load_or_build(catalog, model_id)
+        index.save(self._index_path(model_id))
+        catalog.prune_changes(model_id, index.seq)
+
+    def _load_or_build(self, catalog: Catalog, model_id: int) -> VectorIndex:
+        index = VectorIndex.load(self._index_path(model_id), model_id)
+        if index is None or index.seq < catalog.changes_floor(model_id):
+            return VectorIndex.from_catalog(
+                catalog, model_id, approx_threshold=self.approx_threshold
+            )
+        index.catch_up(catalog)
+        return index
+
+    def vector_index(self, model: ModelRecord) -> VectorIndex:
+        """The in-memory index of a model, caught up with the catalog."""
+        with self._lock:
+            index = self._indexes.get(model.id)
+            if index is None or index.seq < self.catalog.changes_floor(model.id):
+                index = self._load_or_build(self.catalog, model.id)
+                self._indexes[model.id] = index
+            else:
+                index.catch_up(self.catalog)
+            return index
+
+    # search --------------------------------------------------------------------------------
+
+    def search_images(
+        self,
+        sources: Sequence[ImageSource],
+        *,
+        top: int = 20,
+        filters: SearchFilter = NO_FILTER,
+    ) -> list[SearchResult]:
+        """Photos like the given images (files, bytes or decoded images; several = combined)."""
+        if not sources:
+            raise LibraryError("no query image given")
+        model = self._require_search_model()
+        query = combine(self.runner(model).embed_images(sources))
+        return self.search_vector(query, top=top, filters=filters, model=model)
+
+    def search_vector(
+        self,
+        query: np.ndarray,
+        *,
+        top: int = 20,
+        filters: SearchFilter = NO_FILTER,
+        model: ModelRecord | None = None,
+        exclude: Sequence[int] = (),
+    ) -> list[SearchResult]:
+        model = model or self._require_search_model()
+        with self._lock:
+            return top_k(self.vector_index(model), self.catalog, query, top, filters, exclude)
+
+    def similar_to(
+        self,
+        photos: Sequence[Photo | int | str],
+        *,
+        top: int = 20,
+        filters: SearchFilter = NO_FILTER,
+    ) -> list[SearchResult]:
+        """Photos like photos already in the library, from their stored descriptors."""
+        model = self._require_search_model()
+        with self._lock:
+            found = [self.photo(p) for p in photos]
+            ids, vectors = self.catalog.descriptors(model.id, [p.id for p in found])
+            if len(ids) < len(found):
+                missing = sorted({p.path for p in found} - {p.path for p in found if p.id in ids})
+                raise LibraryError(f"not indexed yet: {', '.join(missing)}")
+            return self.search_vector(
+                combine(vectors), top=top, filters=filters, model=model, exclude=ids.tolist()
+            )
+
+    def photo(self, photo: Photo | int | str) -> Photo:
+        """A catalog photo by object, id or path."""
+        if isinstance(photo, Photo):
+            return photo
+        with self._lock:
+            if isinstance(photo, int):
+                found = self.catalog.photo(photo)
+            else:
+                found = self.catalog.photo_by_path(str(Path(photo).expanduser().resolve()))
+        if found is None:
+            raise LibraryError(f"{photo} is not in the library")
+        return found
+
+    def duplicates(self, threshold: float = 0.95) -> list[list[Photo]]:
+        """Groups of near-identical photos (cosine above `threshold`), best copy first."""
+        model = self._require_search_model()
+        with self._lock:
+            index = self.vector_index(model)
+            ids, vectors = self.catalog.descriptors(model.id)
+            return near_duplicate_groups(index, self.catalog, ids, vectors, threshold)
+
+    def _require_search_model(self) -> ModelRecord:
+        model = self.search_model()
+        if model is None:
+            raise LibraryError("no model yet: add one with `photo-search models add FILE.onnx`")
+        return model
+
+    # status --------------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        with self._lock:
+            counts = self.catalog.counts()
+            return {
+                "catalog": str(self.catalog.path),
+                "folders": [
+                    {"path": f.path, "online": f.online, "problems": f.scan_error}
+                    for f in self.catalog.folders()
+                ],
+                "photos": counts["photos"],
+                "skipped": [
+                    {"path": p.path, "reason": p.error} for p in self.catalog.skipped_photos()
+                ],
+                "models": [
+                    {
+                        "id": s.model.id,
+                        "name": s.model.name,
+                        "content_hash": s.model.content_hash,
+                        "dim": s.model.dim,
+                        "active": self.catalog.model_setting(ACTIVE_MODEL) == s.model.id,
+                        "serving": s.serving,
+                        "indexed": s.indexed,
+                        "pending": s.pending,
+                    }
+                    for s in self.index_states()
+                ],
+            }
+
+
+def _copy_atomically(source: Path, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=destination.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, destination)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,193 @@
+"""Search by example through a real library: files, bytes, images, stored photos, filters,
+near-duplicates, the approximate index, a rebuilt index file, and a model switch."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop.core.library import Library, LibraryError
+from desktop.core.paths import app_paths
+from desktop.core.search import SearchFilter
+from desktop.core.vector_index import VectorIndex
+
+
+@pytest.fixture
+def indexed(library, photo_folder):
+    library.add_folder(photo_folder)
+    library.sync()
+    return library
+
+
+def test_a_library_photo_finds_itself_first(indexed, photo_folder):
+    query = sorted(photo_folder.rglob("*.jpg"))[7]
+    results = indexed.search_images([query], top=5)
+    assert results[0].photo.path == str(query)
+    assert results[0].score == pytest.approx(1.0, abs=1e-4)
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+    assert len(results) == 5
+
+
+def test_bytes_decoded_image_and_file_give_the_same_answer(indexed, photo_folder):
+    query = sorted(photo_folder.rglob("*.jpg"))[3]
+    by_file = indexed.search_images([query], top=5)
+    by_bytes = indexed.search_images([query.read_bytes()], top=5)
+    with Image.open(io.BytesIO(query.read_bytes())) as image:
+        image.load()
+        by_image = indexed.search_images([image], top=5)
+    assert [r.photo.id for r in by_file] == [r.photo.id for r in by_bytes]
+    assert by_image[0].photo.path == str(query) and by_image[0].score > 0.99
+
+
+def test_several_images_search_with_their_mean(indexed, photo_folder):
+    a, b = sorted(photo_folder.rglob("*.jpg"))[:2]
+    model = indexed.search_model()
+    vectors = indexed.runner(model).embed_images([a, b])
+    mean = vectors.mean(axis=0)
+    mean /= np.linalg.norm(mean)
+    expected = indexed.search_vector(mean, top=4)
+    combined = indexed.search_images([a, b], top=4)
+    assert [r.photo.id for r in combined] == [r.photo.id for r in expected]
+    assert {r.photo.path for r in combined[:2]} == {str(a), str(b)}
+
+
+def test_similar_uses_stored_descriptors_and_excludes_the_photo(indexed):
+    photo = indexed.catalog.photos()[0]
+    results = indexed.similar_to([photo.path], top=19)
+    assert photo.id not in [r.photo.id for r in results]
+    assert len(results) == 19
+    by_file = indexed.search_images([photo.path], top=20)
+    assert [r.photo.id for r in results] == [r.photo.id for r in by_file[1:]]
+
+
+def test_min_score_and_folder_filters(indexed, photo_folder):
+    query = sorted(photo_folder.rglob("*.jpg"))[0]
+    everything = indexed.search_images([query], top=20)
+    cut = everything[5].score
+    assert all(
+        r.score >= cut
+        for r in indexed.search_images([query], top=20, filters=SearchFilter(min_score=cut))
+    )
+    assert len(indexed.search_images([query], top=20, filters=SearchFilter(min_score=cut))) == 6
+    second_class = sorted(photo_folder.iterdir())[1]
+    only = indexed.search_images([query], top=3, filters=SearchFilter(folder=str(second_class)))
+    assert len(only) == 3
+    assert all(r.photo.path.startswith(str(second_class) + "/") for r in only)
+
+
+def test_date_filter_uses_exif_capture_time(library, tmp_path, flower_photos):
+    folder = tmp_path / "dated"
+    folder.mkdir()
+    for number, flower in enumerate(flower_photos[:6]):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = f"202{number}:06:01 12:00:00"
+        with Image.open(flower) as image:
+            image.save(folder / f"{number}.jpg", exif=exif)
+    library.add_folder(folder)
+    library.sync()
+    results = library.search_images(
+        [flower_photos[0]], top=10, filters=SearchFilter(date_from="2022-01-01", date_to="2024")
+    )
+    assert sorted(r.photo.taken_at[:4] for r in results) == ["2022", "2023", "2024"]
+
+
+def test_near_duplicates_are_grouped_best_copy_first(library, photo_folder, flower_photos):
+    original = sorted(photo_folder.rglob("*.jpg"))[0]
+    with Image.open(original) as image:
+        image.resize((image.width // 2, image.height // 2)).save(photo_folder / "small-copy.jpg")
+    shutil.copy(original, photo_folder / "exact-copy.jpg")
+    library.add_folder(photo_folder)
+    library.sync()
+    groups = library.duplicates(threshold=0.97)
+    group = next(g for g in groups if str(original) in {p.path for p in g})
+    assert {p.path for p in group} >= {str(original), str(photo_folder / "small-copy.jpg")}
+    assert group[-1].path == str(photo_folder / "small-copy.jpg")  # lowest resolution last
+    assert group[0].width * group[0].height >= group[-1].width * group[-1].height
+
+
+def test_approximate_index_behind_the_same_api(tiny_model_path, photo_folder):
+    with Library(app_paths(), approx_threshold=10) as library:
+        library.add_model(tiny_model_path)
+        library.add_folder(photo_folder)
+        library.sync()
+        index = library.vector_index(library.search_model())
+        assert index.approximate
+        query = sorted(photo_folder.rglob("*.jpg"))[4]
+        assert library.search_images([query], top=3)[0].photo.path == str(query)
+        data = query.read_bytes()
+        query.unlink()  # deletion reaches the IVF index through the change log
+        library.sync()
+        assert str(query) not in {r.photo.path for r in library.search_images([data], top=20)}
+        assert library.vector_index(library.search_model()).size == 19
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "delete", "truncate"])
+def test_damaged_index_file_is_rebuilt_from_the_catalog(indexed, photo_folder, damage):
+    query = sorted(photo_folder.rglob("*.jpg"))[2]
+    before = [r.photo.id for r in indexed.search_images([query], top=8)]
+    index_file = next((indexed.paths.data / "indexes").iterdir())
+    if damage == "corrupt":
+        index_file.write_bytes(b"PSIDX1\n" + b"\x13" * 5000)
+    elif damage == "truncate":
+        index_file.write_bytes(index_file.read_bytes()[:300])
+    else:
+        index_file.unlink()
+    with Library(app_paths()) as reopened:
+        assert [r.photo.id for r in reopened.search_images([query], top=8)] == before
+        reopened.sync()
+    model_id = indexed.search_model().id
+    assert VectorIndex.load(index_file, model_id).size == 20
+
+
+def test_open_index_catches_up_with_another_process(indexed, photo_folder, flower_photos):
+    """A window keeps its index in memory while the CLI indexes more photos."""
+    query = flower_photos[-1]
+    assert indexed.search_images([query], top=1)[0].score < 0.999
+    shutil.copy(query, photo_folder / "added-elsewhere.jpg")
+    with Library(app_paths()) as cli:
+        cli.sync()  # prunes the change log after saving the index
+    hit = indexed.search_images([query], top=1)[0]
+    assert hit.photo.path == str(photo_folder / "added-elsewhere.jpg")
+
+
+def test_model_switch_keeps_searching_with_the_old_model_until_complete(
+    indexed, photo_folder, tmp_path
+):
+    pytest.importorskip("torch")
+    import torch
+
+    from trainer.export import export_onnx
+    from trainer.model import ModelConfig, create_descriptor_net
+
+    torch.manual_seed(123)
+    net = create_descriptor_net(ModelConfig("vit_tiny_patch16_224", 32, {"depth": 1}))
+    export_onnx(net, tmp_path / "second.onnx", name="second model")
+    old = indexed.search_model()
+    new = indexed.add_model(tmp_path / "second.onnx", activate=True)
+    assert indexed.active_model().id == new.id
+    assert indexed.search_model().id == old.id  # new index empty: old one answers
+    query = sorted(photo_folder.rglob("*.jpg"))[0]
+    assert indexed.search_images([query], top=1)[0].score == pytest.approx(1.0, abs=1e-4)
+
+    import threading
+
+    cancel = threading.Event()
+    indexed.sync(lambda update: cancel.set(), cancel, batch_size=4)  # partly indexed
+    assert indexed.search_model().id == old.id
+    indexed.sync()
+    assert indexed.search_model().id == new.id
+    result = indexed.search_images([query], top=1)[0]
+    assert result.photo.path == str(query)
+    assert indexed.vector_index(new).size == 20
+
+
+def test_searching_without_a_model_says_what_to_do(tmp_path):
+    with (
+        Library(app_paths(tmp_path / "empty")) as library,
+        pytest.raises(LibraryError, match="models add"),
+    ):
+        library.search_images([tmp_path / "x.jpg"])
