@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = subcommands.add_parser("gui", help="open the app window (the default)")
     gui.add_argument("--library", help="keep the catalog, cache and settings under DIR")
+    gui.add_argument("--query", action="append", help="search with this image on start")
+    gui.add_argument("--screenshot", help="save a screenshot once settled, then exit")
     gui.set_defaults(func=run_gui)
     commands.register(subcommands)
     return parser

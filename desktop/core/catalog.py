@@ -123,13 +123,19 @@ class ModelRecord:
 
 
 class Catalog:
-    """A connection to the catalog file. Not shared between threads: open one per thread."""
+    """A connection to the catalog file.
+
+    A connection may be used from several threads only one at a time (the Library holds a
+    lock around it); concurrent work, such as indexing, opens a connection of its own.
+    """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")

@@ -220,6 +220,24 @@ class Library:
 
     # search --------------------------------------------------------------------------------
 
+    def embed_query(self, sources: Sequence[ImageSource], model: ModelRecord) -> np.ndarray:
+        """The query vector for images (files, bytes or decoded images; several = their mean)."""
+        if not sources:
+            raise LibraryError("no query image given")
+        return combine(self.runner(model).embed_images(sources))
+
+    def photo_query(
+        self, photos: Sequence[Photo | int | str], model: ModelRecord
+    ) -> tuple[np.ndarray, list[int]]:
+        """The query vector for library photos, from their stored descriptors, and their ids."""
+        with self._lock:
+            found = [self.photo(p) for p in photos]
+            ids, vectors = self.catalog.descriptors(model.id, [p.id for p in found])
+        if len(ids) < len(found):
+            missing = sorted(p.path for p in found if p.id not in set(ids.tolist()))
+            raise LibraryError(f"not indexed yet: {', '.join(missing)}")
+        return combine(vectors), ids.tolist()
+
     def search_images(
         self,
         sources: Sequence[ImageSource],
@@ -227,12 +245,22 @@ class Library:
         top: int = 20,
         filters: SearchFilter = NO_FILTER,
     ) -> list[SearchResult]:
-        """Photos like the given images (files, bytes or decoded images; several = combined)."""
-        if not sources:
-            raise LibraryError("no query image given")
-        model = self._require_search_model()
-        query = combine(self.runner(model).embed_images(sources))
+        """Photos like the given images."""
+        model = self.require_search_model()
+        query = self.embed_query(sources, model)
         return self.search_vector(query, top=top, filters=filters, model=model)
+
+    def similar_to(
+        self,
+        photos: Sequence[Photo | int | str],
+        *,
+        top: int = 20,
+        filters: SearchFilter = NO_FILTER,
+    ) -> list[SearchResult]:
+        """Photos like photos already in the library (the photos themselves left out)."""
+        model = self.require_search_model()
+        query, ids = self.photo_query(photos, model)
+        return self.search_vector(query, top=top, filters=filters, model=model, exclude=ids)
 
     def search_vector(
         self,
@@ -243,28 +271,9 @@ class Library:
         model: ModelRecord | None = None,
         exclude: Sequence[int] = (),
     ) -> list[SearchResult]:
-        model = model or self._require_search_model()
+        model = model or self.require_search_model()
         with self._lock:
             return top_k(self.vector_index(model), self.catalog, query, top, filters, exclude)
-
-    def similar_to(
-        self,
-        photos: Sequence[Photo | int | str],
-        *,
-        top: int = 20,
-        filters: SearchFilter = NO_FILTER,
-    ) -> list[SearchResult]:
-        """Photos like photos already in the library, from their stored descriptors."""
-        model = self._require_search_model()
-        with self._lock:
-            found = [self.photo(p) for p in photos]
-            ids, vectors = self.catalog.descriptors(model.id, [p.id for p in found])
-            if len(ids) < len(found):
-                missing = sorted({p.path for p in found} - {p.path for p in found if p.id in ids})
-                raise LibraryError(f"not indexed yet: {', '.join(missing)}")
-            return self.search_vector(
-                combine(vectors), top=top, filters=filters, model=model, exclude=ids.tolist()
-            )
 
     def photo(self, photo: Photo | int | str) -> Photo:
         """A catalog photo by object, id or path."""
@@ -281,13 +290,13 @@ class Library:
 
     def duplicates(self, threshold: float = 0.95) -> list[list[Photo]]:
         """Groups of near-identical photos (cosine above `threshold`), best copy first."""
-        model = self._require_search_model()
+        model = self.require_search_model()
         with self._lock:
             index = self.vector_index(model)
             ids, vectors = self.catalog.descriptors(model.id)
             return near_duplicate_groups(index, self.catalog, ids, vectors, threshold)
 
-    def _require_search_model(self) -> ModelRecord:
+    def require_search_model(self) -> ModelRecord:
         model = self.search_model()
         if model is None:
             raise LibraryError("no model yet: add one with `photo-search models add FILE.onnx`")

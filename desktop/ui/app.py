@@ -1,20 +1,81 @@
-"""Start the Qt application and its main window."""
+"""Start the Qt application: the main window on a library, optionally scripted.
+
+`photo-search gui --query IMAGE --screenshot OUT.png` runs the query, waits until the results
+and their thumbnails are on screen, saves a screenshot of the window and exits: for checks
+and documentation, and it works with QT_QPA_PLATFORM=offscreen.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+import time
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop import APP_NAME
-from desktop.core.paths import app_paths
+from desktop.core.catalog import CatalogError
+from desktop.core.library import Library
+from desktop.core.paths import HOME_ENV, AppPaths, app_paths
 from desktop.ui.main_window import MainWindow
+from desktop.ui.settings import Settings
+
+SCRIPT_TIMEOUT_S = 120
+
+
+def resolve_paths(library: str | None) -> AppPaths:
+    """--library, else $PHOTO_SEARCH_HOME, else the location chosen in Settings, else default."""
+    if library is None and not os.environ.get(HOME_ENV):
+        chosen = Settings(app_paths().create().config).library_location
+        if chosen:
+            return app_paths(chosen).create()
+    return app_paths(library).create()
 
 
 def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
-    window = MainWindow(app_paths(args.library).create())
+    paths = resolve_paths(args.library)
+    logging.basicConfig(
+        filename=paths.logs / "photo-search.log",
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    settings = Settings(paths.config)
+    try:
+        library = Library(paths, threads=settings.threads or None)
+    except CatalogError as exc:
+        print(f"photo-search: {exc}", file=sys.stderr)
+        return 2
+    scripted = bool(args.query or args.screenshot)
+    window = MainWindow(library, settings, paths, index_on_start=not scripted)
     window.show()
-    return app.exec()
+    if args.query:
+        window.search_files(args.query)
+    if args.screenshot:
+        QTimer.singleShot(0, lambda: _screenshot_when_settled(app, window, args.screenshot))
+    status = app.exec()
+    library.close()
+    return status
+
+
+def _screenshot_when_settled(app: QApplication, window: MainWindow, out: str) -> None:
+    """Poll until no work is pending twice in a row (results may start thumbnail loads)."""
+    deadline = time.monotonic() + SCRIPT_TIMEOUT_S
+    quiet = 0
+
+    def check() -> None:
+        nonlocal quiet
+        quiet = quiet + 1 if window.is_settled() else 0
+        if quiet >= 3 or time.monotonic() > deadline:
+            window.grab().save(out)
+            print(f"saved {out}" + ("" if quiet >= 3 else " (timed out waiting)"))
+            window.close()
+            app.exit(0 if quiet >= 3 else 1)
+            return
+        QTimer.singleShot(100, check)
+
+    QTimer.singleShot(100, check)

@@ -1,0 +1,49 @@
+"""What a user does with a photo outside the app: open, reveal, copy."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QProcess, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QImageReader
+
+
+def open_in_viewer(path: str) -> bool:
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def reveal_in_file_manager(path: str) -> bool:
+    """Show the file selected in the system file manager (its folder where that is not possible)."""
+    if sys.platform == "darwin":
+        return QProcess.startDetached("open", ["-R", path])
+    if sys.platform == "win32":
+        return QProcess.startDetached("explorer", ["/select,", str(Path(path))])
+    uri = QUrl.fromLocalFile(path).toString()
+    shown = QProcess.startDetached(
+        "dbus-send",
+        [
+            "--session",
+            "--dest=org.freedesktop.FileManager1",
+            "--type=method_call",
+            "/org/freedesktop/FileManager1",
+            "org.freedesktop.FileManager1.ShowItems",
+            f"array:string:{uri}",
+            "string:",
+        ],
+    )
+    return shown or QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent)))
+
+
+def copy_path(path: str) -> None:
+    QGuiApplication.clipboard().setText(path)
+
+
+def copy_image(path: str) -> bool:
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    image: QImage = reader.read()
+    if image.isNull():
+        return False
+    QGuiApplication.clipboard().setImage(image)
+    return True

@@ -1,0 +1,55 @@
+"""The first-run page, shown while the library has no model: three ways to get one."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+TRAIN_HELP = (
+    "<b>Train one on labelled folders.</b> Put example photos in one folder per label "
+    "(for example <i>birds/robin/…</i>, <i>birds/wren/…</i>), install the trainer with "
+    "<code>pip install 'photo-search[train]'</code>, and run<br>"
+    "<code>desktop-trainer finetune LABELLED_DIR --out RUN_DIR --pretrained</code><br>"
+    "It fine-tunes the model on your labels (a GPU helps), reports Recall@K before and "
+    "after, and writes <code>RUN_DIR/model.onnx</code>: choose that file here."
+)
+
+
+class FirstRunPage(QWidget):
+    get_default_requested = Signal()
+    choose_file_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel("<h2>Welcome to photo-search</h2>", self)
+        intro = QLabel(
+            "To find photos by example, photo-search needs a descriptor model: a Vision "
+            "Transformer exported to ONNX. Pick one of these:",
+            self,
+        )
+        intro.setWordWrap(True)
+        self.default_button = QPushButton("Get the default model (DeiT-Small, ImageNet)", self)
+        self.choose_button = QPushButton("Choose an ONNX model file…", self)
+        train = QLabel(TRAIN_HELP, self)
+        train.setWordWrap(True)
+        train.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = QLabel("", self)
+        self.message.setWordWrap(True)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 0)
+        self.progress.hide()
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for widget in (title, intro, self.default_button, self.choose_button, train):
+            layout.addWidget(widget)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addStretch(2)
+        layout.setContentsMargins(80, 20, 80, 20)
+        self.default_button.clicked.connect(self.get_default_requested)
+        self.choose_button.clicked.connect(self.choose_file_requested)
+
+    def show_message(self, text: str, *, busy: bool = False) -> None:
+        self.message.setText(text)
+        self.progress.setVisible(busy)
+        self.default_button.setEnabled(not busy)

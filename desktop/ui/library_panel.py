@@ -1,0 +1,78 @@
+"""The library panel: folders (online or offline), and the buttons that manage them."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.catalog import Folder
+
+
+class LibraryPanel(QWidget):
+    add_requested = Signal()
+    remove_requested = Signal(str)
+    index_requested = Signal()
+    cancel_requested = Signal()
+    skipped_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.folders = QListWidget(self)
+        self.folders.setToolTip("Library folders; drop a folder on the window to add it")
+        self.add_button = QPushButton("Add folder…", self)
+        self.remove_button = QPushButton("Remove", self)
+        self.index_button = QPushButton("Index now", self)
+        self.skipped_button = QPushButton("Skipped files", self)
+        self.skipped_button.setEnabled(False)
+        self._indexing = False
+        first = QHBoxLayout()
+        first.addWidget(self.add_button)
+        first.addWidget(self.remove_button)
+        second = QHBoxLayout()
+        second.addWidget(self.index_button)
+        second.addWidget(self.skipped_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Library folders</b>", self))
+        layout.addWidget(self.folders, 1)
+        layout.addLayout(first)
+        layout.addLayout(second)
+        self.add_button.clicked.connect(self.add_requested)
+        self.remove_button.clicked.connect(self._remove)
+        self.index_button.clicked.connect(self._index_or_cancel)
+        self.skipped_button.clicked.connect(self.skipped_requested)
+
+    def set_folders(self, folders: list[Folder], skipped: int) -> None:
+        self.folders.clear()
+        for folder in folders:
+            item = QListWidgetItem(folder.path if folder.online else f"{folder.path} (offline)")
+            item.setData(256, folder.path)
+            if not folder.online:
+                item.setForeground(QColor(150, 150, 150))
+                item.setToolTip("Offline: the drive or share is not available; photos are kept")
+            elif folder.scan_error:
+                item.setToolTip(f"Some files could not be read: {folder.scan_error}")
+            self.folders.addItem(item)
+        self.remove_button.setEnabled(bool(folders))
+        self.skipped_button.setText(f"Skipped files ({skipped})")
+        self.skipped_button.setEnabled(skipped > 0)
+
+    def set_indexing(self, indexing: bool) -> None:
+        self._indexing = indexing
+        self.index_button.setText("Cancel indexing" if indexing else "Index now")
+
+    def _remove(self) -> None:
+        item = self.folders.currentItem()
+        if item is not None:
+            self.remove_requested.emit(item.data(256))
+
+    def _index_or_cancel(self) -> None:
+        (self.cancel_requested if self._indexing else self.index_requested).emit()

@@ -1,0 +1,100 @@
+"""The preview pane: a larger view of the selected result with its details and actions."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from desktop.core.search import SearchResult
+
+PREVIEW_SIZE = 640
+
+
+def read_preview(path: str, size: int = PREVIEW_SIZE) -> QImage:
+    """A display-size image with EXIF orientation applied (null when unreadable)."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    original = reader.size()
+    if original.isValid() and max(original.width(), original.height()) > size:
+        reader.setScaledSize(original.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
+    return reader.read()
+
+
+def human_size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+class PreviewPane(QWidget):
+    open_requested = Signal(str)
+    reveal_requested = Signal(str)
+    similar_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image_label = QLabel(self)
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_label.setMinimumSize(220, 180)
+        self.image_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.details = QLabel("Select a result to see it here", self)
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_button = QPushButton("Open", self)
+        self.reveal_button = QPushButton("Show in folder", self)
+        self.similar_button = QPushButton("Find similar", self)
+        buttons = QHBoxLayout()
+        for button in (self.open_button, self.reveal_button, self.similar_button):
+            button.setEnabled(False)
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Preview</b>", self))
+        layout.addWidget(self.image_label, 1)
+        layout.addWidget(self.details)
+        layout.addLayout(buttons)
+        self._result: SearchResult | None = None
+        self._image = QImage()
+        self.open_button.clicked.connect(lambda: self.open_requested.emit(self._result.photo.path))
+        self.reveal_button.clicked.connect(
+            lambda: self.reveal_requested.emit(self._result.photo.path)
+        )
+        self.similar_button.clicked.connect(lambda: self.similar_requested.emit(self._result.photo))
+
+    def show_result(self, result: SearchResult | None, image: QImage | None = None) -> None:
+        self._result = result
+        self._image = image if image is not None else QImage()
+        for button in (self.open_button, self.reveal_button, self.similar_button):
+            button.setEnabled(result is not None)
+        if result is None:
+            self.details.setText("Select a result to see it here")
+            self.image_label.clear()
+            return
+        photo = result.photo
+        lines = [f"<b>{os.path.basename(photo.path)}</b>", f"similarity {result.score:.3f}"]
+        if photo.width and photo.height:
+            lines.append(f"{photo.width} x {photo.height} pixels, {human_size(photo.size)}")
+        if photo.taken_at:
+            lines.append(f"taken {photo.taken_at.replace('T', ' ')}")
+        lines.append(f"<span style='color:gray'>{photo.path}</span>")
+        self.details.setText("<br>".join(lines))
+        self._show_image()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._show_image()
+
+    def _show_image(self) -> None:
+        if self._image.isNull():
+            self.image_label.setText("" if self._result is None else "(no preview)")
+            return
+        pixmap = QPixmap.fromImage(self._image).scaled(
+            self.image_label.size(),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        self.image_label.setPixmap(pixmap)
