@@ -49,6 +49,9 @@ class DescriptorModel:
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
         options = ort.SessionOptions()
+        # Idle worker threads sleep instead of spinning, so they leave the CPU to the decode
+        # threads and other processes (faster indexing and queries on a busy 2-core machine).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1

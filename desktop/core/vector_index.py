@@ -26,9 +26,11 @@ from desktop.core.catalog import Catalog
 APPROX_THRESHOLD = 200_000
 """Vector count from which an approximate (IVF) index is built instead of an exact one."""
 
-DEFAULT_NPROBE = 10
-"""Lists scanned per query. A query costs about nprobe * N / nlist vector products; with
-nlist ~ 2 * sqrt(N) this gives recall@10 ~0.97 and a few ms at a million descriptors."""
+MIN_NPROBE = 10
+SCAN_VECTORS = 5_000
+"""nprobe is set so a query compares about this many vectors (at least MIN_NPROBE lists):
+recall@10 >= 0.95 in a few ms from 100k to 1M descriptors (bench/search_latency.py); a
+fixed nprobe loses recall on small indexes, whose lists are short."""
 TRAIN_POINTS_PER_LIST = 50
 """k-means sample per list (faiss wants at least 39); training time grows with it."""
 _MAGIC = b"PSIDX1\n"
@@ -39,8 +41,7 @@ class VectorIndex:
 
     def __init__(self, index: faiss.Index, model_id: int, seq: int) -> None:
         self._index = index
-        if isinstance(self._index, faiss.IndexIVF):
-            self._index.nprobe = DEFAULT_NPROBE
+        self._set_nprobe()
         self.model_id = model_id
         self.seq = seq
         """The catalog change number this index reflects."""
@@ -66,9 +67,9 @@ class VectorIndex:
     ) -> VectorIndex:
         """A new index over `vectors`, exact or IVF depending on how many there are."""
         if len(ids) >= approx_threshold:
-            # 2 * sqrt(N) lists, not the usual 4 * sqrt(N) or more: on 2 cores k-means and the
-            # assignment of every vector cost N * nlist products, and 4 * sqrt(N) lists with
-            # 100 points each took ~6 minutes to build at 1M; this takes about one.
+            # 2 * sqrt(N) lists, not the usual 4 * sqrt(N): k-means and assigning every vector
+            # cost about N * nlist products. At 1M on 2 busy cores, 4096 lists trained on 100
+            # points each need ~30 s per k-means iteration (~6 min in all); this builds in ~90 s.
             nlist = 2 ** round(math.log2(2 * math.sqrt(len(ids))))
             nlist = max(1, min(nlist, len(ids) // TRAIN_POINTS_PER_LIST))
             quantizer = faiss.IndexFlatIP(dim)
@@ -81,7 +82,14 @@ class VectorIndex:
             index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         built = cls(index, model_id, seq)
         built.add(ids, vectors)
+        built._set_nprobe()
         return built
+
+    def _set_nprobe(self) -> None:
+        if isinstance(self._index, faiss.IndexIVF) and self.size:
+            per_list = self.size / self._index.nlist
+            nprobe = max(MIN_NPROBE, math.ceil(SCAN_VECTORS / per_list))
+            self._index.nprobe = min(self._index.nlist, nprobe)
 
     @classmethod
     def from_catalog(
@@ -120,7 +128,17 @@ class VectorIndex:
             return np.full((len(queries), k), -np.inf, np.float32), np.full(
                 (len(queries), k), -1, np.int64
             )
-        return self._index.search(queries, k)
+        if len(queries) > 1:
+            return self._index.search(queries, k)
+        # One query gains nothing from faiss's OpenMP threads but pays their synchronisation:
+        # 3x slower on a busy 2-core machine (bench/search_latency.py). The setting is per
+        # calling thread, so builds and batches elsewhere keep every thread.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            return self._index.search(queries, k)
+        finally:
+            faiss.omp_set_num_threads(threads)
 
     def range_search(
         self, queries: np.ndarray, threshold: float

@@ -1,20 +1,218 @@
-"""The window opens and draws something."""
+"""Every way to ask, driven through the real window: open, drop, paste, find similar, region."""
 
 from __future__ import annotations
 
-from desktop.core.paths import app_paths
-from desktop.ui.main_window import MainWindow
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from desktop.ui.results_model import PathRole
+from tests.conftest import REPO_ROOT
+from tests.ui.conftest import open_window
 
 
-def test_window_shows_and_renders(qtbot, isolated_home, tmp_path):
-    window = MainWindow(app_paths().create())
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    image = window.grab().toImage()
-    image.save(str(tmp_path / "window.png"))
+def result_paths(window) -> list[str]:
+    model = window.results_model
+    return [model.data(model.index(row), PathRole) for row in range(model.rowCount())]
+
+
+def drop(window, mime: QMimeData) -> None:
+    """What a file manager's drag does: enter the window (accepted), then drop."""
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(QPoint(400, 300), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(400, 300), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(window, event)
+
+
+def test_open_action_searches_with_the_chosen_photo(qtbot, window, photo_folder, monkeypatch):
+    query = str(sorted(photo_folder.rglob("*.jpg"))[6])
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([query], ""))
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.open_action.trigger()
+    paths = result_paths(window)
+    assert paths[0] == query and len(paths) == 20  # the library holds 20 photos
+    assert window.results_model.result(0).score > 0.999
+    assert len(window.query_panel.queries) == 1
+    assert "results in" in window.results_caption.text()
+    assert window.preview.details.text().count("image_") >= 1
+
+
+def test_dropping_two_photos_searches_with_both(qtbot, window, photo_folder):
+    photos = sorted(photo_folder.rglob("*.jpg"))
+    a, b = str(photos[0]), str(photos[12])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(a), QUrl.fromLocalFile(b)])
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        drop(window, mime)
+    assert set(result_paths(window)[:2]) == {a, b}
+    assert len(window.query_panel.queries) == 2
+
+
+def test_dropping_a_folder_adds_and_indexes_it(qtbot, window, tmp_path, flower_photos):
+    extra = tmp_path / "dropped folder"
+    extra.mkdir()
+    for photo in flower_photos[-3:]:
+        (extra / photo.name).write_bytes(photo.read_bytes())
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(extra))])
+    with qtbot.waitSignal(window.indexing_finished, timeout=30000) as finished:
+        drop(window, mime)
+    assert finished.args[0].embedded == 3
+    assert str(extra) in [f.path for f in window.library.folders()]
+    assert "23 photos" in window.status_label.text()
+
+
+def test_pasting_an_image_from_the_clipboard(qtbot, window, photo_folder):
+    query = sorted(photo_folder.rglob("*.jpg"))[9]
+    QGuiApplication.clipboard().setImage(QImage(str(query)))
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.paste_action.trigger()
+    assert result_paths(window)[0] == str(query)
+    assert window.results_model.result(0).score > 0.99
+    assert "pasted image" in window.results_caption.text()
+
+
+def test_pasting_a_copied_file(qtbot, window, photo_folder):
+    query = str(sorted(photo_folder.rglob("*.jpg"))[4])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(query)])
+    QGuiApplication.clipboard().setMimeData(mime)
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.paste_action.trigger()
+    assert result_paths(window)[0] == query
+
+
+def test_pasting_nothing_useful_says_so(qtbot, window):
+    QGuiApplication.clipboard().setText("just words")
+    window.paste_action.trigger()
+    assert "no image" in window.banner.text()
+
+
+def test_double_click_finds_similar_from_the_stored_descriptor(qtbot, window, photo_folder):
+    window.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
+    qtbot.waitUntil(lambda: window.results_model.rowCount() == 20, timeout=20000)
+    target = window.results_model.result(3).photo
+    rect = window.results_view.visualRect(window.results_model.index(3))
+    viewport = window.results_view.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # a real double
+    with qtbot.waitSignal(window.search_finished, timeout=20000):  # click starts with a click
+        qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+    paths = result_paths(window)
+    assert target.path not in paths and len(paths) == 19
+    expected = window.library.similar_to([target], top=19)
+    assert paths == [r.photo.path for r in expected]
+    assert "similar to" in window.results_caption.text()
+
+
+def test_enter_key_finds_similar(qtbot, window, photo_folder):
+    window.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
+    qtbot.waitUntil(lambda: window.results_model.rowCount() == 20, timeout=20000)
+    window.results_view.setFocus()
+    window.results_view.setCurrentIndex(window.results_model.index(1))
+    target = window.results_model.result(1).photo.path
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        qtbot.keyClick(window.results_view, Qt.Key.Key_Return)
+    assert target not in result_paths(window)
+
+
+def test_region_selected_with_the_mouse_is_searched(qtbot, window, photo_folder):
+    query = sorted(photo_folder.rglob("*.jpg"))[0]
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.search_files([str(query)])
+    full_vector = window.query.vector.copy()
+    view = window.query_panel.view
+    target = view.image_rect()
+    start = target.topLeft() + QPoint(target.width() // 4, target.height() // 4)
+    end = target.topLeft() + QPoint(3 * target.width() // 4, 3 * target.height() // 4)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view, end)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
+    region = view.selected_region()
+    image = window.query_panel.queries[0].image
+    assert abs(region.width() - image.width() / 2) <= 3
+    assert abs(region.height() - image.height() / 2) <= 3
+    assert window.query_panel.search_region_button.isEnabled()
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        qtbot.mouseClick(window.query_panel.search_region_button, Qt.MouseButton.LeftButton)
+    assert "selected region" in window.results_caption.text()
+    assert window.results_model.rowCount() == 20
+    assert float(window.query.vector @ full_vector) < 0.9999  # a different query
+    assert len(window.query_panel.queries) == 1  # the whole photo stays shown
+
+
+def test_filters_rerank_without_re_embedding(qtbot, window, photo_folder):
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
+    scores = [window.results_model.result(r).score for r in range(20)]
+    cut = scores[4]
+    vector = window.query.vector
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.min_score.setValue(int(cut * 100))
+    shown = [window.results_model.result(r).score for r in range(window.results_model.rowCount())]
+    assert all(s >= int(cut * 100) / 100 for s in shown) and len(shown) >= 5
+    assert window.query.vector is vector
+    second = sorted(photo_folder.iterdir())[1]
+    window.min_score.setValue(0)
+    qtbot.waitUntil(lambda: not window.workers.busy, timeout=20000)
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.folder_filter.setCurrentIndex(window.folder_filter.findData(str(photo_folder)))
+    assert all(p.startswith(str(photo_folder)) for p in result_paths(window))
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.count.setValue(3)
+    assert len(result_paths(window)) == 3
+    assert str(second)
+
+
+def test_copy_path_from_a_result(qtbot, window, photo_folder):
+    from desktop.ui.file_actions import copy_path
+
+    copy_path(str(photo_folder / "x.jpg"))
+    assert QGuiApplication.clipboard().text() == str(photo_folder / "x.jpg")
+
+
+def test_indexing_shows_progress_and_can_be_cancelled(qtbot, library, flowers_dir):
+    library.add_folder(flowers_dir)  # 1,200 photos: long enough to cancel midway
+    window = open_window(qtbot, library)
+    with qtbot.waitSignal(window.indexing_finished, timeout=60000) as finished:
+        window.start_indexing()
+        assert window.progress.isVisible() and window.indexing
+        qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=30000)
+        shown = window.progress.format()
+        window.cancel_action.trigger()  # the window answers while indexing runs
+    report = finished.args[0]
+    assert report.cancelled and 0 < report.embedded < 1200
+    assert "photos/s" in shown and "ETA" in shown and "/1,200" in shown
+    assert not window.progress.isVisible() and not window.indexing
+    assert "to index" in window.status_label.text()
+    with qtbot.waitSignal(window.indexing_finished, timeout=120000) as resumed:
+        window.start_indexing()
+    assert resumed.args[0].embedded == 1200 - report.embedded
+    assert "index: complete" in window.status_label.text()
+    window.workers.wait(10000)
+    window.thumbnails.pool.waitForDone(10000)
+
+
+def test_scripted_screenshot_shows_query_and_results(tmp_path, indexed_library, photo_folder):
+    home = indexed_library.paths.data.parent
+    out = tmp_path / "shot.png"
+    query = sorted(photo_folder.rglob("*.jpg"))[0]
+    command = [sys.executable, "-m", "desktop", "gui", "--library", str(home)]
+    command += ["--query", str(query), "--screenshot", str(out)]
+    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    assert image.width() > 800 and image.height() > 500
     colours = {
-        image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 29)
+        image.pixel(x, y) for x in range(0, image.width(), 11) for y in range(0, image.height(), 13)
     }
-    assert len(colours) > 1
-    assert str(isolated_home) in window.statusBar().currentMessage()
+    assert len(colours) > 500  # photos on screen, not a blank window
+    Path(out).unlink()

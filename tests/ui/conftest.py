@@ -1,0 +1,34 @@
+"""A real window on a real library: flower photos indexed with the tiny exported model."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.core.paths import app_paths
+from desktop.ui.main_window import MainWindow
+from desktop.ui.settings import Settings
+
+
+@pytest.fixture
+def indexed_library(library, photo_folder):
+    library.add_folder(photo_folder)
+    library.sync()
+    return library
+
+
+def open_window(qtbot, library) -> MainWindow:
+    paths = app_paths()
+    window = MainWindow(library, Settings(paths.config), paths, index_on_start=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+@pytest.fixture
+def window(qtbot, indexed_library) -> MainWindow:
+    created = open_window(qtbot, indexed_library)
+    yield created
+    created.workers.cancel_all()
+    created.workers.wait(10000)
+    created.thumbnails.pool.waitForDone(10000)

@@ -1,0 +1,125 @@
+"""First run without a model, the model manager, duplicates, skipped files and settings."""
+
+from __future__ import annotations
+
+import shutil
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from desktop.core import default_model
+from desktop.core.library import Library
+from desktop.core.paths import app_paths
+from desktop.ui.duplicates_dialog import DuplicatesDialog
+from desktop.ui.models_dialog import ModelsDialog
+from desktop.ui.settings import Settings
+from desktop.ui.settings_dialog import SettingsDialog
+from desktop.ui.skipped_dialog import SkippedDialog
+from tests.ui.conftest import open_window
+
+
+def test_first_run_offline_says_so_and_a_chosen_file_works(
+    qtbot, tiny_model_path, photo_folder, monkeypatch, tmp_path
+):
+    with Library(app_paths()) as library:
+        library.add_folder(photo_folder)
+        window = open_window(qtbot, library)
+        assert window.pages.currentWidget() is window.first_run
+
+        monkeypatch.setattr(default_model, "network_available", lambda *a, **k: False)
+        monkeypatch.setattr(default_model, "trainer_available", lambda: True)
+        qtbot.mouseClick(window.first_run.default_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "offline" in window.first_run.message.text(), timeout=10000)
+        assert window.first_run.default_button.isEnabled()
+
+        monkeypatch.setattr(default_model, "trainer_available", lambda: False)
+        qtbot.mouseClick(window.first_run.default_button, Qt.MouseButton.LeftButton)
+        assert "not installed" in window.first_run.message.text()
+
+        bad = tmp_path / "bad.onnx"
+        bad.write_text("nope")
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+        qtbot.mouseClick(window.first_run.choose_button, Qt.MouseButton.LeftButton)
+        assert "cannot be used" in window.first_run.message.text()
+        assert window.pages.currentWidget() is window.first_run
+
+        monkeypatch.setattr(
+            QFileDialog, "getOpenFileName", lambda *a, **k: (str(tiny_model_path), "")
+        )
+        with qtbot.waitSignal(window.indexing_finished, timeout=30000) as finished:
+            qtbot.mouseClick(window.first_run.choose_button, Qt.MouseButton.LeftButton)
+        assert window.pages.currentWidget() is window.search_page
+        assert finished.args[0].embedded == 20
+
+
+def test_export_command_for_the_default_model(tmp_path):
+    command = default_model.export_command(tmp_path / "m.onnx")
+    assert command[1:4] == ["-m", "trainer.cli", "export"]
+    assert "--pretrained" in command and str(tmp_path / "m.onnx") in command
+
+
+def test_models_dialog_adds_and_activates(qtbot, indexed_library, tmp_path):
+    import torch
+
+    from trainer.export import export_onnx
+    from trainer.model import ModelConfig, create_descriptor_net
+
+    torch.manual_seed(5)
+    net = create_descriptor_net(ModelConfig("vit_tiny_patch16_224", 32, {"depth": 1}))
+    second = tmp_path / "second.onnx"
+    export_onnx(net, second, name="second")
+    dialog = ModelsDialog(indexed_library)
+    qtbot.addWidget(dialog)
+    assert dialog.table.rowCount() == 1
+    assert "answering searches" in dialog.table.item(0, 4).text()
+    dialog.add(str(tmp_path / "missing.onnx"))
+    assert "Cannot add" in dialog.message.text()
+    dialog.add(str(second))
+    assert dialog.table.rowCount() == 2 and dialog.table.item(1, 3).text() == "20"
+    dialog.table.selectRow(1)
+    with qtbot.waitSignal(dialog.activated) as activated:
+        dialog.activate_selected()
+    assert activated.args[0] == indexed_library.models()[1].id
+    assert indexed_library.active_model().name == "second"
+    assert "active" in dialog.table.item(1, 4).text()
+    assert "answering searches" in dialog.table.item(0, 4).text()  # until indexed
+
+
+def test_duplicates_dialog_lists_groups_best_first(qtbot, window, photo_folder):
+    original = sorted(photo_folder.rglob("*.jpg"))[0]
+    shutil.copy(original, photo_folder / "copy of it.jpg")
+    with qtbot.waitSignal(window.indexing_finished, timeout=30000):
+        window.start_indexing()
+    dialog = DuplicatesDialog(window.library, window.thumbnails, window.workers, window)
+    qtbot.addWidget(dialog)
+    dialog.threshold.setValue(0.999)
+    qtbot.mouseClick(dialog.find_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.find_button.isEnabled(), timeout=20000)
+    assert dialog.tree.topLevelItemCount() == len(dialog.groups) >= 1
+    group = dialog.tree.topLevelItem(0)
+    paths = {group.child(i).data(0, Qt.ItemDataRole.UserRole) for i in range(group.childCount())}
+    assert paths == {str(original), str(photo_folder / "copy of it.jpg")}
+    assert "(best)" in group.child(0).text(0)
+
+
+def test_skipped_dialog_lists_reasons(qtbot, library, photo_folder):
+    (photo_folder / "broken.jpg").write_bytes(b"broken")
+    library.add_folder(photo_folder)
+    library.sync()
+    dialog = SkippedDialog(library.catalog.skipped_photos())
+    qtbot.addWidget(dialog)
+    assert dialog.table.rowCount() == 1
+    assert "not an image" in dialog.table.item(0, 1).text()
+
+
+def test_settings_dialog_saves(qtbot, tmp_path):
+    settings = Settings(tmp_path)
+    dialog = SettingsDialog(settings, str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.thumbnail_size.setValue(224)
+    dialog.threads.setValue(2)
+    dialog.location.setText(str(tmp_path / "elsewhere"))
+    dialog.accept()
+    reread = Settings(tmp_path)
+    assert (reread.thumbnail_size, reread.threads) == (224, 2)
+    assert reread.library_location == str(tmp_path / "elsewhere")
