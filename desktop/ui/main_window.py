@@ -51,6 +51,7 @@ from desktop.ui.library_panel import LibraryPanel
 from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.preview_pane import PreviewPane, read_preview
 from desktop.ui.query_panel import QueryImage, QueryPanel
+from desktop.ui.result_delegate import ResultDelegate
 from desktop.ui.results_model import ResultsModel
 from desktop.ui.settings import Settings
 from desktop.ui.settings_dialog import SettingsDialog
@@ -165,8 +166,10 @@ class MainWindow(QMainWindow):
         self.results_view.setResizeMode(QListView.ResizeMode.Adjust)
         self.results_view.setMovement(QListView.Movement.Static)
         self.results_view.setUniformItemSizes(True)
-        self.results_view.setWordWrap(True)
-        self.results_view.setSpacing(6)
+        self.results_view.setSpacing(4)
+        self.results_view.setMouseTracking(True)
+        self.result_delegate = ResultDelegate(self.settings.thumbnail_size, self.results_view)
+        self.results_view.setItemDelegate(self.result_delegate)
         self.results_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.results_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.results_view.customContextMenuRequested.connect(self._results_menu)
@@ -200,13 +203,13 @@ class MainWindow(QMainWindow):
         self.search_page.addWidget(left)
         self.search_page.addWidget(middle)
         self.search_page.addWidget(self.preview)
-        self.search_page.setSizes([300, 700, 300])
+        self.search_page.setSizes([250, 780, 250])
         self.search_page.setStretchFactor(1, 1)
         self.pages.addWidget(self.search_page)
         self.pages.setCurrentWidget(self.search_page)
         self.setCentralWidget(self.pages)
 
-    def _build_filters(self) -> QHBoxLayout:
+    def _build_filters(self) -> QVBoxLayout:
         self.min_score = QSlider(Qt.Orientation.Horizontal, self)
         self.min_score.setRange(0, 100)
         self.min_score.setValue(0)
@@ -218,7 +221,7 @@ class MainWindow(QMainWindow):
         self.count.setRange(1, 1000)
         self.count.setValue(self.settings.result_count)
         self.folder_filter = QComboBox(self)
-        self.folder_filter.setMinimumContentsLength(18)
+        self.folder_filter.setMinimumContentsLength(12)
         self.date_filter = QCheckBox("Taken between", self)
         self.date_from = QDateEdit(QDate.currentDate().addYears(-1), self)
         self.date_to = QDateEdit(QDate.currentDate(), self)
@@ -226,25 +229,31 @@ class MainWindow(QMainWindow):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.setEnabled(False)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Similarity ≥", self))
-        row.addWidget(self.min_score, 1)
-        row.addWidget(self.min_score_label)
-        row.addWidget(QLabel("Results", self))
-        row.addWidget(self.count)
-        row.addWidget(QLabel("Folder", self))
-        row.addWidget(self.folder_filter)
-        row.addWidget(self.date_filter)
-        row.addWidget(self.date_from)
-        row.addWidget(QLabel("and", self))
-        row.addWidget(self.date_to)
+        first = QHBoxLayout()
+        first.addWidget(QLabel("Similarity ≥", self))
+        first.addWidget(self.min_score, 1)
+        first.addWidget(self.min_score_label)
+        first.addSpacing(12)
+        first.addWidget(QLabel("Results", self))
+        first.addWidget(self.count)
+        second = QHBoxLayout()
+        second.addWidget(QLabel("Folder", self))
+        second.addWidget(self.folder_filter, 1)
+        second.addSpacing(12)
+        second.addWidget(self.date_filter)
+        second.addWidget(self.date_from)
+        second.addWidget(QLabel("and", self))
+        second.addWidget(self.date_to)
+        rows = QVBoxLayout()
+        rows.addLayout(first)
+        rows.addLayout(second)
         self.min_score.valueChanged.connect(self._min_score_changed)
         self.count.valueChanged.connect(self._count_changed)
         self.folder_filter.currentIndexChanged.connect(lambda _: self.rerun())
         self.date_filter.toggled.connect(self._date_toggled)
         self.date_from.dateChanged.connect(lambda _: self.rerun())
         self.date_to.dateChanged.connect(lambda _: self.rerun())
-        return row
+        return rows
 
     def _build_actions(self) -> None:
         def action(text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -533,8 +542,8 @@ class MainWindow(QMainWindow):
     def _apply_thumbnail_size(self) -> None:
         size = self.settings.thumbnail_size
         self.thumbnails.set_size(size)
+        self.result_delegate.thumbnail_size = size
         self.results_view.setIconSize(QSize(size, size))
-        self.results_view.setGridSize(QSize(size + 24, size + 52))
 
     # drag and drop -------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-DEFAULT_THUMBNAIL_SIZE = 160
+DEFAULT_THUMBNAIL_SIZE = 150
 DEFAULT_RESULT_COUNT = 60
 
 
