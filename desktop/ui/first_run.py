@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 TRAIN_HELP = (
     "<b>Train one on labelled folders.</b> Put example photos in one folder per label "
@@ -29,7 +36,12 @@ class FirstRunPage(QWidget):
         )
         intro.setWordWrap(True)
         self.default_button = QPushButton("Get the default model (DeiT-Small, ImageNet)", self)
+        self.default_button.setToolTip(
+            "Downloads ImageNet weights and exports them (needs the trainer)"
+        )
         self.choose_button = QPushButton("Choose an ONNX model file…", self)
+        for button in (self.default_button, self.choose_button):
+            button.setMinimumHeight(36)
         train = QLabel(TRAIN_HELP, self)
         train.setWordWrap(True)
         train.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -38,14 +50,22 @@ class FirstRunPage(QWidget):
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)
         self.progress.hide()
+        column = QWidget(self)
+        column.setMaximumWidth(640)
+        content = QVBoxLayout(column)
+        content.setSpacing(12)
+        for widget in (title, intro, self.default_button, self.choose_button, train):
+            content.addWidget(widget)
+        content.addWidget(self.progress)
+        content.addWidget(self.message)
+        centred = QHBoxLayout()
+        centred.addStretch(1)
+        centred.addWidget(column, 4)
+        centred.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
-        for widget in (title, intro, self.default_button, self.choose_button, train):
-            layout.addWidget(widget)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.message)
+        layout.addLayout(centred)
         layout.addStretch(2)
-        layout.setContentsMargins(80, 20, 80, 20)
         self.default_button.clicked.connect(self.get_default_requested)
         self.choose_button.clicked.connect(self.choose_file_requested)
 

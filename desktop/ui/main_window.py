@@ -333,6 +333,10 @@ class MainWindow(QMainWindow):
         self.folder_filter.setCurrentIndex(max(index, 0))
         self.folder_filter.blockSignals(False)
         self.status_label.setText(self.status_text(status))
+        has_model = bool(status["models"])
+        for action in (self.open_action, self.paste_action, self.index_action):
+            action.setEnabled(has_model)
+        self.duplicates_action.setEnabled(has_model and status["photos"] > 0)
 
     def status_text(self, status: dict) -> str:
         serving = next((m for m in status["models"] if m["serving"]), None)
@@ -673,6 +677,8 @@ class MainWindow(QMainWindow):
         dialog = ModelsDialog(self.library, self)
         dialog.activated.connect(lambda _: self.start_indexing())
         dialog.exec()
+        if self.library.active_model() is not None:
+            self.pages.setCurrentWidget(self.search_page)
         self.refresh_library()
 
     def choose_model_file(self) -> None:
