@@ -27,5 +27,10 @@ lint: $(VENV)/.dev-installed
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
 
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/index_throughput.py
+	$(BIN)/python bench/search_latency.py
+	$(BIN)/python bench/train_step.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

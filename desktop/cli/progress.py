@@ -37,8 +37,10 @@ class ProgressPrinter:
 
 
 def format_progress(progress: Progress) -> str:
-    if progress.phase == "scan":
+    if progress.phase == "scan" and not progress.total:
         return f"scanning: {progress.done} photos found  {progress.current}"
+    if progress.phase == "scan":
+        return f"reading new and changed files: {progress.done}/{progress.total}"
     share = progress.done / progress.total if progress.total else 1.0
     bar = "#" * int(share * 30)
     eta = (

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Progress:
     phase: str
-    """"scan" while walking folders, "embed" while computing descriptors."""
+    """"scan" while walking folders (total 0) and reading fingerprints, "embed" while
+    computing descriptors."""
     done: int
     total: int
     current: str
@@ -127,6 +128,7 @@ class Indexer:
             for photo in self.catalog.photos(folder_id)
             if not _is_under(photo.path, unreadable)
         }
+        digests = self._fingerprints(scanned, known, report, progress)
         with self.catalog.transaction() as db:
             for folder in folders:
                 summary = "; ".join(f"{p}: {r}" for p, r in problems.get(folder.id, []))
@@ -138,15 +140,9 @@ class Indexer:
             for photo in gone.values():
                 gone_by_fingerprint.setdefault(photo.fingerprint, []).append(photo)
 
-            for path, (folder_id, file) in scanned.items():
+            for path, digest in digests.items():
+                folder_id, file = scanned[path]
                 photo = known.get(path)
-                if photo is not None and (photo.size, photo.mtime_ns) == (file.size, file.mtime_ns):
-                    continue
-                try:
-                    digest = fingerprint(path, file.size)
-                except OSError as exc:  # vanished or unreadable: what is indexed stays
-                    report.folder_problems.append((path, f"cannot read: {exc.strerror or exc}"))
-                    continue
                 if photo is not None:
                     self._apply_change(db, photo, file, digest, report)
                     continue
@@ -169,6 +165,36 @@ class Indexer:
                     report.added += 1
             db.executemany("DELETE FROM photos WHERE id = ?", [(p.id,) for p in gone.values()])
             report.deleted += len(gone)
+
+    def _fingerprints(
+        self,
+        scanned: dict[str, tuple[int, ScannedFile]],
+        known: dict[str, Photo],
+        report: SyncReport,
+        progress: ProgressCallback | None,
+    ) -> dict[str, str]:
+        """Content fingerprints of new files and of files whose size or mtime changed.
+
+        Computed before the catalog transaction opens, so the write lock is held only for
+        the short time it takes to apply the changes.
+        """
+        todo = [
+            (path, file)
+            for path, (_, file) in scanned.items()
+            if path not in known
+            or (known[path].size, known[path].mtime_ns) != (file.size, file.mtime_ns)
+        ]
+        digests: dict[str, str] = {}
+        started = time.monotonic()
+        for done, (path, file) in enumerate(todo, 1):
+            try:
+                digests[path] = fingerprint(path, file.size)
+            except OSError as exc:  # vanished or unreadable: what is indexed stays
+                report.folder_problems.append((path, f"cannot read: {exc.strerror or exc}"))
+            if progress and (done % 200 == 0 or done == len(todo)):
+                rate = done / max(time.monotonic() - started, 1e-6)
+                progress(Progress("scan", done, len(todo), path, rate, (len(todo) - done) / rate))
+        return digests
 
     def _apply_change(self, db, photo: Photo, file: ScannedFile, digest: str, report) -> None:
         if digest == photo.fingerprint:  # touched, not changed: keep the descriptors

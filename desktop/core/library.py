@@ -65,6 +65,7 @@ class Library:
         self._lock = threading.RLock()
         self._runners: dict[int, DescriptorModel] = {}
         self._indexes: dict[int, VectorIndex] = {}
+        self._index_mtimes: dict[int, int | None] = {}
 
     def close(self) -> None:
         self.catalog.close()
@@ -193,8 +194,16 @@ class Library:
         return self.paths.data / "indexes" / f"model-{model_id}.faiss"
 
     def _save_index(self, catalog: Catalog, model_id: int) -> None:
-        """Bring the saved index up to date, then drop the change log it no longer needs."""
+        """Bring the saved index up to date, then drop the change log it no longer needs.
+
+        This runs with indexing, in the background: it is also where an index that outgrew
+        its kind (exact past the threshold, say) is rebuilt, never in a search.
+        """
         index = self._load_or_build(catalog, model_id)
+        if not index.suits(self.approx_threshold):
+            index = VectorIndex.from_catalog(
+                catalog, model_id, approx_threshold=self.approx_threshold
+            )
         index.save(self._index_path(model_id))
         catalog.prune_changes(model_id, index.seq)
 
@@ -208,10 +217,24 @@ class Library:
         return index
 
     def vector_index(self, model: ModelRecord) -> VectorIndex:
-        """The in-memory index of a model, caught up with the catalog."""
+        """The in-memory index of a model, caught up with the catalog.
+
+        It is reloaded when the change log it needs was pruned, or when it no longer suits
+        its size and indexing has saved a rebuilt one.
+        """
         with self._lock:
+            path = self._index_path(model.id)
             index = self._indexes.get(model.id)
-            if index is None or index.seq < self.catalog.changes_floor(model.id):
+            reload = (
+                index is None
+                or index.seq < self.catalog.changes_floor(model.id)
+                or (
+                    not index.suits(self.approx_threshold)
+                    and _mtime(path) != self._index_mtimes.get(model.id)
+                )
+            )
+            if reload:
+                self._index_mtimes[model.id] = _mtime(path)
                 index = self._load_or_build(self.catalog, model.id)
                 self._indexes[model.id] = index
             else:
@@ -331,6 +354,13 @@ class Library:
                     for s in self.index_states()
                 ],
             }
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _copy_atomically(source: Path, destination: Path) -> None:

@@ -18,7 +18,7 @@ IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
 )
 HEIC_EXTENSIONS = frozenset({".heic", ".heif"})
-FINGERPRINT_BLOCK = 64 * 1024
+FINGERPRINT_BLOCK = 16 * 1024
 
 
 def supported_extensions() -> frozenset[str]:
@@ -84,7 +84,7 @@ def scan_folder(root: str | os.PathLike, extensions: frozenset[str] | None = Non
 
 
 def fingerprint(path: str | os.PathLike, size: int) -> str:
-    """A content fingerprint: BLAKE2b of the size and the first and last 64 KiB.
+    """A content fingerprint: BLAKE2b of the size and the first and last 16 KiB.
 
     Cheap enough to compute for every new file, and stable across moves and renames.
     """

@@ -29,8 +29,9 @@ APPROX_THRESHOLD = 200_000
 MIN_NPROBE = 10
 SCAN_VECTORS = 5_000
 """nprobe is set so a query compares about this many vectors (at least MIN_NPROBE lists):
-recall@10 >= 0.95 in a few ms from 100k to 1M descriptors (bench/search_latency.py); a
-fixed nprobe loses recall on small indexes, whose lists are short."""
+recall@10 0.985 in 4 ms at 1M descriptors, 0.936 at 100k (bench/search_latency.py; the IVF
+index is used from APPROX_THRESHOLD on). A fixed nprobe loses recall on small indexes,
+whose lists are short."""
 TRAIN_POINTS_PER_LIST = 50
 """k-means sample per list (faiss wants at least 39); training time grows with it."""
 _MAGIC = b"PSIDX1\n"
@@ -53,6 +54,19 @@ class VectorIndex:
     @property
     def approximate(self) -> bool:
         return isinstance(self._index, faiss.IndexIVF)
+
+    def suits(self, approx_threshold: int) -> bool:
+        """Whether this kind of index still fits its size.
+
+        An exact index past the threshold is too slow to query; an IVF index that shrank
+        below half the threshold, or grew far past what its lists were trained for, ranks
+        worse than a rebuilt one would. The slack keeps a library near the threshold from
+        flipping back and forth.
+        """
+        if not self.approximate:
+            return self.size < approx_threshold
+        trained_for = (self._index.nlist / 2) ** 2
+        return approx_threshold // 2 <= self.size <= 4 * max(trained_for, approx_threshold)
 
     @classmethod
     def build(

@@ -624,9 +624,14 @@ class MainWindow(QMainWindow):
         return self._index_worker is not None
 
     def _index_progress(self, update: Progress) -> None:
-        if update.phase == "scan":
+        if update.phase == "scan" and not update.total:
             self.progress.setRange(0, 0)
             self.progress.setFormat(f"Scanning: {update.done:,} photos found")
+            return
+        if update.phase == "scan":
+            self.progress.setRange(0, update.total)
+            self.progress.setValue(update.done)
+            self.progress.setFormat(f"Reading new files {update.done:,}/{update.total:,}")
             return
         self.progress.setRange(0, max(update.total, 1))
         self.progress.setValue(update.done)

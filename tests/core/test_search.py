@@ -191,3 +191,22 @@ def test_searching_without_a_model_says_what_to_do(tmp_path):
         pytest.raises(LibraryError, match="models add"),
     ):
         library.search_images([tmp_path / "x.jpg"])
+
+
+def test_library_that_outgrows_the_exact_index_switches_to_ivf(
+    tiny_model_path, photo_folder, flower_photos
+):
+    """The switch is built by indexing (in the background); a search only picks it up."""
+    with Library(app_paths(), approx_threshold=30) as library:
+        library.add_model(tiny_model_path)
+        library.add_folder(photo_folder)
+        library.sync()
+        model = library.search_model()
+        assert not library.vector_index(model).approximate
+        for photo in flower_photos[-15:]:
+            shutil.copy(photo, photo_folder / photo.name)
+        library.sync()
+        index = library.vector_index(model)
+        assert index.approximate and index.size == 35
+        query = photo_folder / flower_photos[-1].name
+        assert library.search_images([query], top=1)[0].photo.path == str(query)

@@ -182,7 +182,7 @@ def test_indexing_shows_progress_and_can_be_cancelled(qtbot, library, flowers_di
     with qtbot.waitSignal(window.indexing_finished, timeout=60000) as finished:
         window.start_indexing()
         assert window.progress.isVisible() and window.indexing
-        qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=30000)
+        qtbot.waitUntil(lambda: "photos/s" in window.progress.format(), timeout=30000)
         shown = window.progress.format()
         window.cancel_action.trigger()  # the window answers while indexing runs
     report = finished.args[0]
