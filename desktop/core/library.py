@@ -9,6 +9,7 @@ in a worker thread or another process while searches go on.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -35,6 +36,8 @@ from desktop.core.search import (
 from desktop.core.vector_index import APPROX_THRESHOLD, VectorIndex
 
 CATALOG_FILE = "catalog.sqlite3"
+
+log = logging.getLogger(__name__)
 
 
 class LibraryError(Exception):
@@ -187,7 +190,10 @@ class Library:
             report = indexer.run(progress, cancel)
             if not report.cancelled and catalog.count_missing_descriptors(active.id) == 0:
                 catalog.set_setting(SERVING_MODEL, str(active.id))
-            self._save_index(catalog, active.id)
+            try:
+                self._save_index(catalog, active.id)
+            except OSError as exc:  # e.g. a full disk: the catalog has everything anyway
+                log.warning("could not save the vector index: %s", exc)
         return report
 
     def _index_path(self, model_id: int) -> Path:

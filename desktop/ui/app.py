@@ -29,7 +29,7 @@ SCRIPT_TIMEOUT_S = 120
 def resolve_paths(library: str | None) -> AppPaths:
     """--library, else $PHOTO_SEARCH_HOME, else the location chosen in Settings, else default."""
     if library is None and not os.environ.get(HOME_ENV):
-        chosen = Settings(app_paths().create().config).library_location
+        chosen = Settings(app_paths().config).library_location
         if chosen:
             return app_paths(chosen).create()
     return app_paths(library).create()

@@ -109,3 +109,16 @@ def test_pruned_change_log_sets_the_floor(catalog):
     assert catalog.changes_floor(model_id) == latest
     assert catalog.changes_since(model_id, 0) == (0, [])
     assert catalog.latest_change_for(model_id) == latest
+
+
+def test_a_full_disk_is_a_clear_error_and_loses_nothing(catalog):
+    folder = catalog.add_folder("/p")
+    add_photo(catalog, folder.id, "/p/kept.jpg")
+    pages = catalog._db.execute("PRAGMA page_count").fetchone()[0]
+    catalog._db.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: full
+    with pytest.raises(CatalogError, match="full"), catalog.transaction() as db:
+        db.executemany(
+            "INSERT INTO photos (folder_id, path, size, mtime_ns, fingerprint) VALUES (?,?,?,?,?)",
+            [(folder.id, f"/p/{n}-{'x' * 200}.jpg", 1, 1, "f") for n in range(2000)],
+        )
+    assert [p.path for p in catalog.photos()] == ["/p/kept.jpg"]

@@ -123,3 +123,17 @@ def test_settings_dialog_saves(qtbot, tmp_path):
     reread = Settings(tmp_path)
     assert (reread.thumbnail_size, reread.threads) == (224, 2)
     assert reread.library_location == str(tmp_path / "elsewhere")
+
+
+def test_library_location_from_settings_is_used(monkeypatch, tmp_path):
+    from desktop.core.paths import HOME_ENV
+    from desktop.ui.app import resolve_paths
+
+    default_home = tmp_path / "default"
+    monkeypatch.setenv(HOME_ENV, str(default_home))
+    assert resolve_paths(None).data == (default_home / "data").resolve()  # the env var wins
+    monkeypatch.delenv(HOME_ENV)
+    monkeypatch.setattr("platformdirs.user_config_path", lambda *a, **k: tmp_path / "config")
+    Settings(tmp_path / "config").library_location = str(tmp_path / "chosen")
+    assert resolve_paths(None).data == (tmp_path / "chosen" / "data").resolve()
+    assert resolve_paths(str(tmp_path / "arg")).data == (tmp_path / "arg" / "data").resolve()
