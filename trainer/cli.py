@@ -1,14 +1,29 @@
-"""`desktop-trainer`: export (and, later, fine-tune and evaluate) descriptor models."""
+"""`desktop-trainer`: fine-tune, evaluate and export descriptor models."""
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from trainer.config import (
+    CONFIG_FILE,
+    DATASETS,
+    DEFAULT_WORKERS,
+    FinetuneConfig,
+    load_config_file,
+    merge,
+)
+from trainer.data.benchmarks import EVAL_DATASETS
 from trainer.model import DEFAULT_ARCH, ModelConfig
+
+logger = logging.getLogger("trainer")
+CONFIG_KEYS = {f.name for f in dataclasses.fields(FinetuneConfig)}
 
 
 def parse_model_kwargs(items: list[str]) -> dict[str, Any]:
@@ -25,23 +40,25 @@ def parse_model_kwargs(items: list[str]) -> dict[str, Any]:
     return kwargs
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """Backbone and weights options shared by every command that builds a network."""
-    parser.add_argument(
-        "--arch", default=DEFAULT_ARCH, help="any timm ViT name (default: %(default)s)"
-    )
+def add_model_arguments(parser: argparse.ArgumentParser, *, checkpoint: bool = True) -> None:
+    """Backbone and weights options shared by every command that builds a network.
+
+    Defaults are set by the caller (`set_defaults`), so a parser that suppresses defaults
+    sees only the options actually given.
+    """
+    parser.add_argument("--arch", help=f"any timm ViT name ({DEFAULT_ARCH})")
     parser.add_argument("--input-size", type=int, help="square input side (default: the model's)")
     parser.add_argument(
         "--model-kwargs",
         nargs="*",
-        default=[],
         metavar="KEY=VALUE",
         help="extra timm.create_model arguments, e.g. depth=2 drop_path_rate=0.1",
     )
     weights = parser.add_mutually_exclusive_group()
     weights.add_argument("--pretrained", action="store_true", help="timm's pretrained weights")
     weights.add_argument("--weights", type=Path, help="a timm/safetensors state dict file")
-    weights.add_argument("--checkpoint", type=Path, help="a desktop-trainer checkpoint")
+    if checkpoint:
+        weights.add_argument("--checkpoint", type=Path, help="a desktop-trainer checkpoint")
 
 
 def build_net(args: argparse.Namespace):
@@ -71,23 +88,198 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `finetune`; each one given overrides the configuration file's value."""
+    d = FinetuneConfig()  # the defaults the help shows
+    parser.add_argument("data_dir", nargs="?", help="labelled folder or benchmark root")
+    parser.add_argument("--out", type=Path, help="run folder to create")
+    parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue this run")
+    parser.add_argument("--config", type=Path, help="JSON file of options (below the CLI)")
+    parser.add_argument("--dataset", choices=DATASETS, help=f"data layout ({d.dataset})")
+    parser.add_argument(
+        "--val-classes",
+        type=float,
+        metavar="F",
+        help=f"share of the labels held out of training and evaluated on ({d.val_classes})",
+    )
+    add_model_arguments(parser, checkpoint=False)
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--iterations", type=int, help=f"training steps ({d.iterations})")
+    length.add_argument("--epochs", type=int, help="passes over the training photos")
+    parser.add_argument("--batch-size", type=int, help=f"global batch ({d.batch_size})")
+    parser.add_argument("--m", type=int, help=f"photos per label in a batch ({d.m})")
+    parser.add_argument("--lr", type=float, help=f"AdamW learning rate ({d.lr:g})")
+    parser.add_argument(
+        "--weight-decay", type=float, help=f"AdamW weight decay ({d.weight_decay:g})"
+    )
+    parser.add_argument("--warmup", type=int, help=f"linear warmup steps ({d.warmup})")
+    parser.add_argument("--schedule", choices=("constant", "cosine"), help=f"({d.schedule})")
+    parser.add_argument(
+        "--clip-grad", type=float, help=f"max gradient norm, 0 = off ({d.clip_grad:g})"
+    )
+    parser.add_argument("--margin", type=float, help=f"contrastive margin beta ({d.margin})")
+    parser.add_argument("--koleo", type=float, help=f"KoLeo weight lambda, 0 = off ({d.koleo})")
+    parser.add_argument("--xbm", type=int, help=f"cross-batch memory size, 0 = off ({d.xbm})")
+    parser.add_argument(
+        "--momentum",
+        type=float,
+        help=f"momentum encoder feeding the memory, 0 = off ({d.momentum:g})",
+    )
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help=f"({d.device})")
+    parser.add_argument("--no-amp", dest="amp", action="store_false", help="no bf16 on GPUs")
+    parser.add_argument("--seed", type=int, help=f"({d.seed})")
+    parser.add_argument("--workers", type=int, help=f"data loading processes ({d.workers})")
+    parser.add_argument("--log-every", type=int, help=f"steps per metrics line ({d.log_every})")
+    parser.add_argument(
+        "--eval-every", type=int, help=f"steps between evaluations, 0 = ends only ({d.eval_every})"
+    )
+    parser.add_argument(
+        "--checkpoint-every", type=int, help=f"steps between checkpoints ({d.checkpoint_every})"
+    )
+    parser.add_argument("--eval-batch-size", type=int, help=f"({d.eval_batch_size})")
+    parser.add_argument("--ks", type=int, nargs="+", help="K of Recall@K (default: per dataset)")
+
+
+def finetune_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The configuration values given on the command line."""
+    given = {k: v for k, v in vars(args).items() if k in CONFIG_KEYS}
+    if "model_kwargs" in given:
+        given["model_kwargs"] = parse_model_kwargs(given["model_kwargs"])
+    if "weights" in given:
+        given["weights"] = str(given["weights"])
+    return given
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from trainer.finetune import finetune
+
+    if args.resume:
+        if args.out or args.config:
+            raise ValueError("--resume takes its run folder and configuration from RUN_DIR")
+        run_dir = args.resume
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise FileNotFoundError(f"{run_dir} holds no run to resume (no {CONFIG_FILE})")
+        base = load_config_file(run_dir / CONFIG_FILE)
+    else:
+        if not args.out or "data_dir" not in args:
+            raise ValueError("finetune needs DATA_DIR and --out RUN_DIR (or --resume RUN_DIR)")
+        run_dir = args.out
+        base = load_config_file(args.config) if args.config else {}
+    config = merge(base, finetune_overrides(args))
+    bar = ProgressBar()
+    with logging_redirect_tqdm(loggers=[logger]):
+        try:
+            report = finetune(config, run_dir, resume=bool(args.resume), progress=bar)
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"interrupted: continue with --resume {run_dir}", file=sys.stderr)
+            return 130
+        finally:
+            bar.close()
+    if not report:
+        return 0  # a torchrun worker other than rank 0
+    print(f"wrote {run_dir}: model.onnx, report.json, curves.png, metrics.jsonl")
+    for when in ("before", "after"):
+        if report[when]:
+            print(f"{when:>6}: {format_metrics(report[when])}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from trainer.data.benchmarks import load_eval_dataset
+    from trainer.embed import model_embedder
+    from trainer.evaluate import DEFAULT_KS, evaluate_dataset
+    from trainer.files import write_json
+
+    dataset = load_eval_dataset(args.dataset, args.root)
+    embed, description = model_embedder(
+        args.model, device=args.device, batch_size=args.batch_size, workers=args.workers
+    )
+    ks = args.ks or DEFAULT_KS.get(args.dataset, DEFAULT_KS["folder"])
+    metrics = evaluate_dataset(dataset, embed, ks)
+    print(f"{description} on {args.dataset} ({args.root})")
+    print(format_metrics(metrics))
+    if args.json:
+        write_json(args.json, {"model": str(args.model), "dataset": args.dataset, **metrics})
+    return 0
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    """`recall@1 71.2%, ...`: fractions as percentages, counts as they are."""
+    return ", ".join(
+        f"{key} {100 * value:.2f}%" if isinstance(value, float) else f"{key} {value}"
+        for key, value in metrics.items()
+    )
+
+
+class ProgressBar:
+    """The terminal's view of training: steps done, loss, and time left."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, step: int, total: int, metrics: dict[str, float]) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, initial=step - 1, unit="step", dynamic_ncols=True)
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{metrics['loss']:.4f}", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="desktop-trainer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    finetune = commands.add_parser(
+        "finetune",
+        help="fine-tune on labelled photos, evaluate before and after, export",
+        argument_default=argparse.SUPPRESS,
+    )
+    add_finetune_arguments(finetune)
+    finetune.set_defaults(func=cmd_finetune, out=None, resume=None, config=None)
+
+    evaluate = commands.add_parser("evaluate", help="Recall@K and MAP@R (or mAP) of a model")
+    evaluate.add_argument("--model", type=Path, required=True, help=".onnx or checkpoint .pt")
+    evaluate.add_argument("--dataset", choices=EVAL_DATASETS, required=True)
+    evaluate.add_argument("--root", type=Path, required=True, help="the dataset's folder")
+    evaluate.add_argument("--json", type=Path, help="also write the metrics here")
+    evaluate.add_argument("--ks", type=int, nargs="+", help="K of Recall@K")
+    evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    evaluate.set_defaults(func=cmd_evaluate)
 
     export = commands.add_parser("export", help="export a model to ONNX for the app")
     add_model_arguments(export)
     export.add_argument("--out", type=Path, required=True, help="the .onnx file to write")
     export.add_argument("--name", help="model name shown in the app")
-    export.set_defaults(func=cmd_export)
+    export.set_defaults(func=cmd_export, arch=DEFAULT_ARCH, model_kwargs=[])
     return parser
+
+
+def configure_logging() -> None:
+    """The trainer's messages on stderr: INFO from the main process, warnings from the other
+    torchrun ranks (which would only repeat it)."""
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging()
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as exc:
         print(f"desktop-trainer: error: {exc}", file=sys.stderr)
         return 2
 

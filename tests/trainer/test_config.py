@@ -1,0 +1,53 @@
+"""Configuration layers: defaults, then a file (or the run being resumed), then the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trainer import cli
+from trainer.config import FinetuneConfig, load_config_file, merge, save_config
+
+
+def cli_overrides(*arguments: str) -> dict:
+    return cli.finetune_overrides(cli.build_parser().parse_args(["finetune", *arguments]))
+
+
+def test_only_the_options_given_on_the_command_line_override():
+    assert cli_overrides("data", "--out", "run") == {"data_dir": "data"}
+    given = cli_overrides("data", "--lr", "1e-4", "--model-kwargs", "depth=2", "--no-amp")
+    assert given == {"data_dir": "data", "lr": 1e-4, "model_kwargs": {"depth": 2}, "amp": False}
+
+
+def test_layers_merge_in_order_and_the_result_round_trips(tmp_path):
+    path = tmp_path / "user.json"
+    path.write_text(json.dumps({"lr": 1e-4, "xbm": 4096, "arch": "deit_base_patch16_224"}))
+    config = merge(load_config_file(path), cli_overrides("data", "--xbm", "100"))
+    assert (config.lr, config.xbm, config.arch) == (1e-4, 100, "deit_base_patch16_224")
+    assert config.margin == 0.5 and config.koleo == 0.7 and config.batch_size == 64
+    save_config(config, tmp_path)
+    assert merge(load_config_file(tmp_path / "config.json")) == config
+
+
+def test_a_later_layer_choosing_epochs_replaces_iterations():
+    config = merge({"iterations": 500}, {"epochs": 3})
+    assert config.epochs == 3 and config.iterations is None
+    assert merge({"epochs": 3}, {"iterations": 10}).epochs is None
+    assert merge({"pretrained": True}, {"weights": "w.pth"}).pretrained is False
+
+
+def test_invalid_configurations_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown configuration keys: learning_rate"):
+        merge({"learning_rate": 1})
+    with pytest.raises(ValueError, match="not both"):
+        FinetuneConfig(iterations=1, epochs=1)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        FinetuneConfig(dataset="imagenet")
+    with pytest.raises(ValueError, match="momentum"):
+        FinetuneConfig(momentum=1.0)
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="JSON object"):
+        load_config_file(tmp_path / "bad.json")
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["finetune", "data", "--iterations", "1", "--epochs", "1"])

@@ -1,0 +1,185 @@
+"""`desktop-trainer finetune` and `evaluate` end to end on real photos.
+
+The learning-signal run trains a tiny ViT from random weights on half of flowers60's
+labels and measures the other half before and after; it is shared by the tests that check
+what the run folder holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+import timm
+import torch
+from PIL import Image
+
+from desktop.core.descriptor_model import DescriptorModel
+from trainer import cli
+from trainer.finetune import finetune
+from trainer.report import MetricsLog
+
+from .conftest import TINY_MODEL, tiny_config
+
+LEARNING_SIGNAL = [
+    "--arch", "vit_tiny_patch16_224", "--input-size", "64", "--model-kwargs", "depth=2",
+    "--iterations", "60", "--batch-size", "32", "--m", "2", "--lr", "1e-3",
+    "--val-classes", "0.5", "--device", "cpu", "--workers", "0",
+    "--eval-every", "30", "--log-every", "5", "--checkpoint-every", "20",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def flowers_run(tmp_path_factory, flowers_dir):
+    run_dir = tmp_path_factory.mktemp("finetune") / "run"
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        status = cli.main(["finetune", str(flowers_dir), "--out", str(run_dir), *LEARNING_SIGNAL])
+    assert status == 0
+    return run_dir, stdout.getvalue()
+
+
+def test_held_out_recall_rises_after_fine_tuning(flowers_run):
+    run_dir, stdout = flowers_run
+    report = json.loads((run_dir / "report.json").read_text())
+    before, after = report["before"], report["after"]
+    assert before["queries"] == after["queries"] == 600  # 30 held-out labels x 20 photos
+    assert after["recall@1"] >= before["recall@1"] + 0.04, (before, after)
+    assert after["map@r"] > before["map@r"]
+    assert "before: recall@1" in stdout and "after: recall@1" in stdout
+
+
+def test_run_folder_holds_config_metrics_checkpoint_model_report_and_curves(flowers_run):
+    run_dir, _ = flowers_run
+    names = sorted(p.name for p in run_dir.iterdir())
+    expected = [
+        "checkpoint.pt", "config.json", "curves.png", "metrics.jsonl", "model.onnx", "report.json"
+    ]  # fmt: skip
+    assert names == expected  # no temporary files left behind
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["lr"] == 1e-3 and config["batch_size"] == 32 and config["iterations"] == 60
+    assert config["margin"] == 0.5 and config["koleo"] == 0.7  # defaults kept
+    assert config["model_kwargs"] == {"depth": 2}
+    records = MetricsLog(run_dir).records()
+    train_steps = [r["step"] for r in records if r["kind"] == "train"]
+    eval_steps = [r["step"] for r in records if r["kind"] == "eval"]
+    assert train_steps == list(range(5, 61, 5)) and eval_steps == [0, 30, 60]
+    assert {"loss", "contrastive", "koleo", "lr", "grad_norm"} <= set(records[1])
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    assert checkpoint["step"] == 60 and checkpoint["model_config"]["input_size"] == 64
+    with Image.open(run_dir / "curves.png") as curves:
+        assert curves.format == "PNG" and curves.size == (1200, 400)
+
+
+def test_exported_model_carries_the_training_summary(flowers_run):
+    run_dir, _ = flowers_run
+    report = json.loads((run_dir / "report.json").read_text())
+    info = DescriptorModel(run_dir / "model.onnx").info
+    assert info.content_hash == report["model"]["content_hash"]
+    assert info.input_spec.input_size == 64 and info.descriptor_dim == 192
+    training = info.training
+    assert training["loss"] == "contrastive + koleo"
+    assert training["koleo"] == 0.7 and training["margin"] == 0.5
+    assert training["iterations"] == 60 and training["weights"] == "random init"
+    assert training["metrics"]["after"]["recall@1"] == report["after"]["recall@1"]
+
+
+def test_evaluate_onnx_and_checkpoint_agree(flowers_run, small_flowers, tmp_path, capsys):
+    run_dir, _ = flowers_run
+    results = {}
+    for model in ("model.onnx", "checkpoint.pt"):
+        out = tmp_path / f"{model}.json"
+        arguments = ["--dataset", "folder", "--root", str(small_flowers), "--json", str(out)]
+        status = cli.main(["evaluate", "--model", str(run_dir / model), *arguments])
+        assert status == 0
+        results[model] = json.loads(out.read_text())
+    onnx_result, torch_result = results["model.onnx"], results["checkpoint.pt"]
+    assert {"recall@1", "recall@2", "recall@4", "recall@8", "map@r"} <= set(onnx_result)
+    assert onnx_result["queries"] == 48
+    assert onnx_result["map@r"] == pytest.approx(torch_result["map@r"], abs=0.02)
+    assert "recall@1" in capsys.readouterr().out
+
+
+def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(small_flowers, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(small_flowers, data, symlinks=True)
+    broken = next(data.iterdir()) / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    weights = tmp_path / "start.pth"  # starting weights, as a user's local file
+    torch.save(
+        timm.create_model(TINY_MODEL["arch"], **TINY_MODEL["model_kwargs"]).state_dict(), weights
+    )
+    config = tiny_config(
+        data_dir=str(data),
+        weights=str(weights),
+        val_classes=0.25,
+        iterations=6,
+        checkpoint_every=2,
+        xbm=16,
+        momentum=0.9,
+        warmup=2,
+        schedule="cosine",
+    )
+    finetune(config, tmp_path / "a")
+
+    def interrupt_at_step_5(step, total, metrics):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config, tmp_path / "b", progress=interrupt_at_step_5)
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["step"] == 4
+    weights.unlink()  # a resumed run takes its weights from the checkpoint alone
+    assert cli.main(["finetune", "--resume", str(tmp_path / "b")]) == 0
+
+    a, b = (torch.load(tmp_path / run / "checkpoint.pt", weights_only=False) for run in "ab")
+    assert a["step"] == b["step"] == 6
+    for part in ("model", "objective", "momentum_model"):
+        for name, tensor in a[part].items():
+            assert torch.equal(tensor, b[part][name]), (part, name)
+    for key, state in a["optimizer"]["state"].items():
+        assert torch.equal(state["exp_avg_sq"], b["optimizer"]["state"][key]["exp_avg_sq"])
+    losses = [
+        [(r["step"], r["loss"], r["xbm"], r["lr"]) for r in MetricsLog(tmp_path / run).records()
+         if r["kind"] == "train"]
+        for run in "ab"
+    ]  # fmt: skip
+    assert losses[0] == losses[1] and [s for s, *_ in losses[0]] == [1, 2, 3, 4, 5, 6]
+    reports = [json.loads((tmp_path / run / "report.json").read_text()) for run in "ab"]
+    assert reports[0]["after"] == reports[1]["after"]
+    assert reports[0]["before"] == reports[1]["before"]
+    assert DescriptorModel(tmp_path / "b" / "model.onnx").info.training["weights"] == (
+        "weights start.pth"
+    )
+    skipped = reports[0]["data"]["skipped"]  # an unreadable photo is listed, never fatal
+    assert [entry["path"] for entry in skipped] == [str(broken)]
+
+
+def test_finetune_refuses_to_overwrite_or_resume_nothing(small_flowers, tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "checkpoint.pt").write_bytes(b"")
+    arguments = ["finetune", str(small_flowers), "--out", str(tmp_path / "run")]
+    assert cli.main(arguments) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert cli.main(["finetune", "--resume", str(tmp_path / "nothing")]) == 2
+    assert "holds no run to resume" in capsys.readouterr().err
+    assert cli.main(["finetune", str(small_flowers)]) == 2
+    assert "--out RUN_DIR" in capsys.readouterr().err
+
+
+def test_too_few_labels_for_the_batch_is_explained_before_training(small_flowers, tmp_path):
+    config = tiny_config(data_dir=str(small_flowers), val_classes=0.5, batch_size=16, m=2)
+    with pytest.raises(ValueError, match="needs 8 labels, the training data has 4"):
+        finetune(config, tmp_path / "run")
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+def test_images_per_second_and_seconds_are_reported(flowers_run):
+    run_dir, _ = flowers_run
+    training = json.loads((run_dir / "report.json").read_text())["training"]
+    assert training["steps"] == 60 and training["seconds"] > 0
+    assert np.isfinite(training["images_per_s"]) and training["images_per_s"] > 0

@@ -1,0 +1,326 @@
+"""`desktop-trainer finetune`: evaluate, train, evaluate again, export, report.
+
+A run folder holds everything about one run: `config.json` (the merged configuration),
+`metrics.jsonl`, `checkpoint.pt` (the whole training state, rewritten atomically every
+`checkpoint_every` steps and at the end), `model.onnx` (for the app, with the training
+summary and metrics in its metadata), `report.json` and `curves.png`. Under torchrun every
+rank trains; rank 0 alone evaluates and writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from trainer import distributed
+from trainer.config import CONFIG_FILE, FinetuneConfig, save_config
+from trainer.data.benchmarks import QueryGallery, load_cub, load_inshop, load_sop
+from trainer.data.datasets import TrainViews
+from trainer.data.folder import ImageList, scan_labelled_folder, split_classes
+from trainer.data.transforms import load_eval_view
+from trainer.embed import embed_with_net
+from trainer.engine import Trainer, train
+from trainer.evaluate import DEFAULT_KS, evaluate_dataset
+from trainer.export import export_onnx
+from trainer.files import atomic_write
+from trainer.model import ModelConfig, create_descriptor_net
+from trainer.report import CURVES_FILE, MetricsLog, plot_curves, write_report
+from trainer.sampler import ClassBalancedBatchSampler
+
+logger = logging.getLogger("trainer")
+
+CHECKPOINT_FILE = "checkpoint.pt"
+MODEL_FILE = "model.onnx"
+EXPORT_CHECK_PHOTOS = 8
+
+Progress = Callable[[int, int, dict[str, float]], None]
+"""Called after every step with (step, total steps, that step's metrics)."""
+
+
+@dataclass
+class TrainingData:
+    """The photos trained on and the held-out set (None: nothing held out) measured on."""
+
+    name: str
+    train: ImageList
+    evaluation: ImageList | QueryGallery | None
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        summary = {
+            "name": self.name,
+            "train_photos": len(self.train),
+            "train_classes": self.train.num_classes,
+            "skipped": [{"path": str(p), "reason": reason} for p, reason in self.skipped],
+        }
+        if isinstance(self.evaluation, QueryGallery):
+            summary["eval_queries"] = len(self.evaluation.query)
+            summary["eval_gallery"] = len(self.evaluation.gallery)
+        elif self.evaluation is not None:
+            summary["eval_photos"] = len(self.evaluation)
+            summary["eval_classes"] = self.evaluation.num_classes
+        return summary
+
+
+def load_training_data(config: FinetuneConfig) -> TrainingData:
+    """The train split and the held-out split of the configured dataset."""
+    root = Path(config.data_dir)
+    if config.dataset == "folder":
+        images = scan_labelled_folder(root)
+        for path, reason in images.skipped:
+            logger.warning("skipped %s: %s", path, reason)
+        if config.val_classes > 0:
+            train_set, held_out = split_classes(images, config.val_classes)
+        else:
+            train_set, held_out = images, None
+        return TrainingData(f"folder {root.name}", train_set, held_out, images.skipped)
+    loaders = {"cub": load_cub, "sop": load_sop, "inshop": load_inshop}
+    load = loaders[config.dataset]
+    return TrainingData(config.dataset, load(root, "train"), load(root, "test"))
+
+
+def total_steps(config: FinetuneConfig, train_photos: int) -> int:
+    if config.epochs is not None:
+        return config.epochs * max(1, train_photos // config.batch_size)
+    return int(config.iterations or 0)
+
+
+def finetune(
+    config: FinetuneConfig,
+    run_dir: str | os.PathLike,
+    *,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run the whole fine-tuning and return the report (also written to report.json)."""
+    run_dir = Path(run_dir)
+    checkpoint_path = run_dir / CHECKPOINT_FILE
+    if resume and not checkpoint_path.is_file():
+        raise FileNotFoundError(f"{checkpoint_path} not found: nothing to resume")
+    if not resume and checkpoint_path.exists():
+        raise FileExistsError(f"{run_dir} already holds a run: pass --resume or a new --out")
+    device = distributed.resolve_device(config.device)
+    world = distributed.init_world(device)
+    try:
+        return _finetune(config, run_dir, resume, progress, device, world)
+    finally:
+        distributed.close(world)
+
+
+def _finetune(
+    config: FinetuneConfig,
+    run_dir: Path,
+    resume: bool,
+    progress: Progress | None,
+    device: torch.device,
+    world: distributed.World,
+) -> dict[str, Any]:
+    data = load_training_data(config)
+    num_steps = total_steps(config, len(data.train))
+    trainer = _build_trainer(config, num_steps, device, world, resume)
+    history: dict[str, Any] = {"before": None, "seconds": 0.0}
+    if resume:
+        state = torch.load(run_dir / CHECKPOINT_FILE, map_location=device, weights_only=False)
+        trainer.load_state_dict(state)
+        history = state["history"]
+    sampler = ClassBalancedBatchSampler(
+        data.train.labels,
+        config.batch_size,
+        config.m,
+        seed=config.seed,
+        num_steps=num_steps,
+        start_step=trainer.step,
+        rank=world.rank,
+        world_size=world.size,
+    )  # checks the batch can be drawn before anything is written
+    log = MetricsLog(run_dir)
+    if world.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, run_dir)
+        if resume:
+            log.keep_until(trainer.step)
+        else:
+            log.clear()
+    ks = config.ks or DEFAULT_KS[config.dataset]
+
+    def evaluate_now(step: int) -> dict[str, float] | None:
+        if data.evaluation is None or not world.is_main:
+            return None
+        embed = partial(
+            embed_with_net,
+            trainer.net,
+            device=device,
+            batch_size=config.eval_batch_size,
+            workers=config.workers,
+        )
+        metrics = evaluate_dataset(data.evaluation, embed, ks)
+        log.append({"kind": "eval", "step": step, **metrics})
+        logger.info("step %d: %s", step, _format_metrics(metrics))
+        return metrics
+
+    if resume:
+        logger.info("resumed %s at step %d of %d", run_dir, trainer.step, num_steps)
+    else:
+        logger.info(
+            "%s: %d photos of %d labels to train on, %d steps",
+            data.name,
+            len(data.train),
+            data.train.num_classes,
+            num_steps,
+        )
+        history["before"] = evaluate_now(0)
+
+    window: list[dict[str, float]] = []
+    session_seconds = 0.0
+
+    def on_step(step: int, metrics: dict[str, float]) -> None:
+        nonlocal session_seconds
+        session_seconds += metrics["step_seconds"]
+        window.append(metrics)
+        if world.is_main and (step % config.log_every == 0 or step == num_steps):
+            log.append({"kind": "train", "step": step, **_mean(window)})
+            window.clear()
+        if progress is not None and world.is_main:
+            progress(step, num_steps, metrics)
+        if config.eval_every and step % config.eval_every == 0 and step < num_steps:
+            evaluate_now(step)
+        due = (config.checkpoint_every and step % config.checkpoint_every == 0) or step == num_steps
+        if due and world.is_main:
+            state = trainer.state_dict()
+            state["history"] = {**history, "seconds": history["seconds"] + session_seconds}
+            state["config"] = config.to_dict()
+            atomic_write(run_dir / CHECKPOINT_FILE, partial(torch.save, state))
+
+    loader = DataLoader(
+        TrainViews(data.train, trainer.net.input_spec()),
+        batch_sampler=sampler,
+        num_workers=config.workers,
+        pin_memory=device.type == "cuda",
+    )
+    throughput = train(trainer, loader, on_step=on_step)
+    history["seconds"] += session_seconds
+    distributed.barrier(world)
+    if not world.is_main:
+        return {}
+    after = evaluate_now(num_steps) if history["before"] is not None else None
+    return _finish(config, run_dir, data, trainer, history, after, throughput, log)
+
+
+def _build_trainer(
+    config: FinetuneConfig,
+    num_steps: int,
+    device: torch.device,
+    world: distributed.World,
+    resume: bool,
+) -> Trainer:
+    """The network with its starting weights (seeded alike on every rank) and its trainer.
+
+    A resumed run takes its weights from the checkpoint, so none are loaded here.
+    """
+    torch.manual_seed(config.seed)
+    model_config = ModelConfig(config.arch, config.input_size, dict(config.model_kwargs))
+    net = create_descriptor_net(
+        model_config,
+        pretrained=config.pretrained and not resume,
+        weights_file=None if resume else config.weights,
+    )
+    return Trainer(net, config, num_steps=num_steps, device=device, world=world)
+
+
+def _finish(
+    config: FinetuneConfig,
+    run_dir: Path,
+    data: TrainingData,
+    trainer: Trainer,
+    history: dict[str, Any],
+    after: dict[str, float] | None,
+    throughput: dict[str, float],
+    log: MetricsLog,
+) -> dict[str, Any]:
+    """Export the model with its training summary, then write report.json and curves.png."""
+    metrics = {"before": history["before"], "after": after}
+    info = export_onnx(
+        trainer.net,
+        run_dir / MODEL_FILE,
+        name=f"{config.arch} fine-tuned on {data.name}",
+        training=_training_summary(config, data, trainer.num_steps, metrics),
+        check_images=_check_images(data, trainer.net.input_spec()),
+    )
+    records = log.records()
+    report = {
+        "data": data.summary(),
+        "before": history["before"],
+        "after": after,
+        "training": {
+            "steps": trainer.num_steps,
+            "seconds": history["seconds"],
+            "images_per_s": throughput["images_per_s"] if throughput["steps"] else None,
+            "last": next((r for r in reversed(records) if r["kind"] == "train"), None),
+        },
+        "model": {
+            "onnx": MODEL_FILE,
+            "name": info.name,
+            "architecture": info.architecture,
+            "descriptor_dim": info.descriptor_dim,
+            "input_size": info.input_spec.input_size,
+            "content_hash": info.content_hash,
+        },
+        "config": CONFIG_FILE,
+    }
+    write_report(run_dir, report)
+    plot_curves(records, run_dir / CURVES_FILE)
+    return report
+
+
+def _training_summary(
+    config: FinetuneConfig, data: TrainingData, num_steps: int, metrics: dict[str, Any]
+) -> dict[str, Any]:
+    """What the ONNX metadata says about how the model was trained."""
+    terms = ["contrastive"] + (["xbm"] if config.xbm else []) + (["koleo"] if config.koleo else [])
+    if config.weights:
+        weights = f"weights {Path(config.weights).name}"
+    else:
+        weights = "pretrained" if config.pretrained else "random init"
+    return {
+        "dataset": data.name,
+        "train_photos": len(data.train),
+        "train_classes": data.train.num_classes,
+        "loss": " + ".join(terms),
+        "margin": config.margin,
+        "koleo": config.koleo,
+        "xbm": config.xbm,
+        "momentum": config.momentum,
+        "iterations": num_steps,
+        "batch_size": config.batch_size,
+        "m": config.m,
+        "lr": config.lr,
+        "weights": weights,
+        "metrics": metrics,
+    }
+
+
+def _check_images(data: TrainingData, spec) -> np.ndarray | None:
+    """A few real photos for the export's torch/onnxruntime parity check."""
+    source = data.evaluation.query if isinstance(data.evaluation, QueryGallery) else data.evaluation
+    photos = (source or data.train).paths[:EXPORT_CHECK_PHOTOS]
+    return np.stack([load_eval_view(path, spec) for path in photos]) if photos else None
+
+
+def _mean(window: list[dict[str, float]]) -> dict[str, float]:
+    return {key: float(np.mean([m[key] for m in window])) for key in window[-1]}
+
+
+def _format_metrics(metrics: dict[str, float]) -> str:
+    return ", ".join(
+        f"{key} {value:.4f}" if isinstance(value, float) else f"{key} {value}"
+        for key, value in metrics.items()
+    )
