@@ -1,34 +1,14 @@
-"""Atomic file writes: a run folder never holds a half-written checkpoint, report or config.
-
-Each writer fills a temporary file in the target's folder, then swaps it in with
-`os.replace`, which is atomic on POSIX and Windows when both paths share a filesystem.
-"""
+"""Run-folder files written atomically (desktop.core.atomic): a run folder never holds a
+half-written checkpoint, report or config."""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-
-def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
-    """Call `write` on a temporary binary file next to `path`, then move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+from desktop.core.atomic import atomic_write
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from desktop.core.atomic import atomic_write
 from desktop.core.catalog import ACTIVE_MODEL, SERVING_MODEL, Catalog, Folder, ModelRecord, Photo
 from desktop.core.descriptor_model import DescriptorModel
 from desktop.core.images import ImageSource
@@ -370,12 +370,5 @@ def _mtime(path: Path) -> int | None:
 
 
 def _copy_atomically(source: Path, destination: Path) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=destination.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, destination)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open(source, "rb") as original:
+        atomic_write(destination, lambda stream: shutil.copyfileobj(original, stream))

@@ -6,13 +6,14 @@ thumbnail; files are written atomically and a damaged cache file is simply made 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image
 
+from desktop.core.atomic import atomic_write
 from desktop.core.images import DEFAULT_MAX_PIXELS, open_image
 
 THUMBNAIL_QUALITY = 85
@@ -51,14 +52,9 @@ def load_thumbnail(
 
 
 def _write_cache(image: Image.Image, target: Path) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, "JPEG", quality=THUMBNAIL_QUALITY)
-        os.replace(tmp, target)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # a full or read-only disk: decode again next time
+        atomic_write(
+            target,
+            lambda stream: image.save(stream, "JPEG", quality=THUMBNAIL_QUALITY),
+            durable=False,
+        )

@@ -15,12 +15,12 @@ import json
 import math
 import os
 import struct
-import tempfile
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from desktop.core.atomic import atomic_write
 from desktop.core.catalog import Catalog
 
 APPROX_THRESHOLD = 200_000
@@ -163,21 +163,14 @@ class VectorIndex:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the index atomically: a temporary file, then `os.replace`."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         header = json.dumps({"model_id": self.model_id, "seq": self.seq}).encode()
         payload = faiss.serialize_index(self._index)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(_MAGIC + struct.pack("<I", len(header)) + header)
-                handle.write(payload.tobytes())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+
+        def write(stream) -> None:
+            stream.write(_MAGIC + struct.pack("<I", len(header)) + header)
+            stream.write(payload.tobytes())
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path: str | os.PathLike, model_id: int) -> VectorIndex | None:
