@@ -9,7 +9,9 @@ rank trains; rank 0 alone evaluates and writes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from desktop.core.atomic import atomic_write
 from trainer import distributed
 from trainer.config import CONFIG_FILE, FinetuneConfig, save_config
 from trainer.data.benchmarks import QueryGallery, load_cub, load_inshop, load_sop
@@ -31,7 +34,6 @@ from trainer.embed import embed_with_net
 from trainer.engine import Trainer, train
 from trainer.evaluate import DEFAULT_KS, evaluate_dataset
 from trainer.export import export_onnx
-from trainer.files import atomic_write
 from trainer.model import ModelConfig, create_descriptor_net
 from trainer.report import CURVES_FILE, MetricsLog, plot_curves, write_report
 from trainer.sampler import ClassBalancedBatchSampler
@@ -88,6 +90,34 @@ def load_training_data(config: FinetuneConfig) -> TrainingData:
     return TrainingData(config.dataset, load(root, "train"), load(root, "test"))
 
 
+def fit_batch_to_labels(
+    config: FinetuneConfig, num_labels: int, world_size: int = 1
+) -> FinetuneConfig:
+    """The configuration with a batch that `num_labels` labels can fill.
+
+    A batch holds batch_size / m labels, m photos each. A personal collection often has fewer
+    labels than the default batch of 64 needs; the batch then shrinks to m photos of every
+    label (a multiple of the number of processes) instead of failing.
+    """
+    if config.batch_size // config.m <= num_labels:
+        return config
+    unit = math.lcm(config.m, world_size)
+    batch_size = num_labels * config.m // unit * unit
+    if batch_size // config.m < 2:
+        raise ValueError(
+            f"training needs at least 2 labels in each batch of m={config.m} photos per "
+            f"label; the training data has {num_labels} label(s)"
+        )
+    logger.warning(
+        "%d labels cannot fill a batch of %d with m=%d: using batches of %d",
+        num_labels,
+        config.batch_size,
+        config.m,
+        batch_size,
+    )
+    return dataclasses.replace(config, batch_size=batch_size)
+
+
 def total_steps(config: FinetuneConfig, train_photos: int) -> int:
     if config.epochs is not None:
         return config.epochs * max(1, train_photos // config.batch_size)
@@ -125,6 +155,7 @@ def _finetune(
     world: distributed.World,
 ) -> dict[str, Any]:
     data = load_training_data(config)
+    config = fit_batch_to_labels(config, len(np.unique(data.train.labels)), world.size)
     num_steps = total_steps(config, len(data.train))
     trainer = _build_trainer(config, num_steps, device, world, resume)
     history: dict[str, Any] = {"before": None, "seconds": 0.0}

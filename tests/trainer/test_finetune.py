@@ -20,7 +20,7 @@ from PIL import Image
 
 from desktop.core.descriptor_model import DescriptorModel
 from trainer import cli
-from trainer.finetune import finetune
+from trainer.finetune import finetune, fit_batch_to_labels
 from trainer.report import MetricsLog
 
 from .conftest import TINY_MODEL, tiny_config
@@ -171,11 +171,24 @@ def test_finetune_refuses_to_overwrite_or_resume_nothing(small_flowers, tmp_path
     assert "--out RUN_DIR" in capsys.readouterr().err
 
 
-def test_too_few_labels_for_the_batch_is_explained_before_training(small_flowers, tmp_path):
-    config = tiny_config(data_dir=str(small_flowers), val_classes=0.5, batch_size=16, m=2)
-    with pytest.raises(ValueError, match="needs 8 labels, the training data has 4"):
-        finetune(config, tmp_path / "run")
-    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+def test_too_few_labels_shrink_the_batch_instead_of_failing(small_flowers, tmp_path):
+    config = tiny_config(
+        data_dir=str(small_flowers), val_classes=0.5, batch_size=16, m=2, iterations=2
+    )
+    finetune(config, tmp_path / "run")
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["batch_size"] == 8  # 4 training labels x m=2, saved for --resume
+
+
+def test_fit_batch_to_labels():
+    config = tiny_config(batch_size=64, m=2)
+    assert fit_batch_to_labels(config, 40) is config
+    assert fit_batch_to_labels(config, 30).batch_size == 60
+    assert fit_batch_to_labels(config, 30, world_size=4).batch_size == 60
+    assert fit_batch_to_labels(config, 31, world_size=4).batch_size == 60
+    assert fit_batch_to_labels(tiny_config(batch_size=64, m=4), 7, world_size=3).batch_size == 24
+    with pytest.raises(ValueError, match="at least 2 labels"):
+        fit_batch_to_labels(config, 1)
 
 
 def test_images_per_second_and_seconds_are_reported(flowers_run):
