@@ -30,7 +30,7 @@ def flowers_dir() -> Path:
     path = Path(os.environ.get("PHOTO_SEARCH_TEST_DATA", SHARED_DATA)) / "flowers60"
     if not path.is_dir():
         pytest.fail(f"test photos not found at {path} (set PHOTO_SEARCH_TEST_DATA)")
-    return path
+    return path.resolve()  # the library stores resolved paths
 
 
 @pytest.fixture(scope="session")
