@@ -51,12 +51,14 @@ class ThumbnailProvider(QObject):
         self._signals.failed.connect(self._on_failed)
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
         self._pending: set[str] = set()
+        self._placeholder: QPixmap | None = None
         self.errors: dict[str, str] = {}
 
     def set_size(self, size: int) -> None:
         if size != self.size:
             self.size = size
             self._pixmaps.clear()
+            self._placeholder = None
 
     def pixmap(self, path: str) -> QPixmap | None:
         pixmap = self._pixmaps.get(path)
@@ -73,12 +75,16 @@ class ThumbnailProvider(QObject):
         return bool(self._pending)
 
     def placeholder(self) -> QPixmap:
-        pixmap = QPixmap(self.size, self.size)
-        pixmap.fill(QColor(0, 0, 0, 0))
-        painter = QPainter(pixmap)
-        painter.fillRect(4, 4, self.size - 8, self.size - 8, QColor(128, 128, 128, 60))
-        painter.end()
-        return pixmap
+        """The grey square shown until a thumbnail is ready (drawn once per size: views ask
+        for it on every paint of a row still loading)."""
+        if self._placeholder is None:
+            pixmap = QPixmap(self.size, self.size)
+            pixmap.fill(QColor(0, 0, 0, 0))
+            painter = QPainter(pixmap)
+            painter.fillRect(4, 4, self.size - 8, self.size - 8, QColor(128, 128, 128, 60))
+            painter.end()
+            self._placeholder = pixmap
+        return self._placeholder
 
     def _on_loaded(self, path: str, image: QImage) -> None:
         self._pending.discard(path)
@@ -90,7 +96,7 @@ class ThumbnailProvider(QObject):
     def _on_failed(self, path: str, reason: str) -> None:
         self._pending.discard(path)
         self.errors[path] = reason
-        broken = self.placeholder()
+        broken = self.placeholder().copy()
         painter = QPainter(broken)
         painter.setPen(QColor(200, 60, 60))
         painter.drawLine(8, 8, self.size - 8, self.size - 8)
