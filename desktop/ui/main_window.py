@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, QProcess, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, QProcess, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -67,6 +67,8 @@ class ActiveQuery:
     images: list = field(default_factory=list)
     """Image sources (paths or encoded bytes), or empty for a library-photo query."""
     photos: list[int] = field(default_factory=list)
+    caption: str = ""
+    """What the results show, in words ("Photos like image_0042.jpg")."""
     model_id: int | None = None
     vector: np.ndarray | None = None
     exclude: list[int] = field(default_factory=list)
@@ -375,8 +377,7 @@ class MainWindow(QMainWindow):
         """Search with photos from disk (several: their combined look)."""
         names = ", ".join(os.path.basename(p) for p in paths)
         self._start_query(
-            ActiveQuery(images=list(paths)),
-            caption=f"Photos like {names}",
+            ActiveQuery(images=list(paths), caption=f"Photos like {names}"),
             load_displays=lambda: [QueryImage(os.path.basename(p), read_preview(p)) for p in paths],
         )
 
@@ -384,16 +385,17 @@ class MainWindow(QMainWindow):
         """Search with an image that is not a file (pasted or dropped image data)."""
         data = encode_png(image)
         self._start_query(
-            ActiveQuery(images=[data]),
-            caption=f"Photos like the {label}",
+            ActiveQuery(images=[data], caption=f"Photos like the {label}"),
             load_displays=lambda: [QueryImage(label, image)],
         )
 
     def search_region(self, region: QImage) -> None:
         """Search with the part of the query image the user selected."""
         self._start_query(
-            ActiveQuery(images=[encode_png(region)]),
-            caption=f"Photos like the selected region ({region.width()} x {region.height()})",
+            ActiveQuery(
+                images=[encode_png(region)],
+                caption=f"Photos like the selected region ({region.width()} x {region.height()})",
+            ),
             load_displays=None,
         )
 
@@ -402,8 +404,7 @@ class MainWindow(QMainWindow):
         paths = [p.path for p in photos]
         names = ", ".join(os.path.basename(p) for p in paths)
         self._start_query(
-            ActiveQuery(photos=[p.id for p in photos]),
-            caption=f"Photos similar to {names}",
+            ActiveQuery(photos=[p.id for p in photos], caption=f"Photos similar to {names}"),
             load_displays=lambda: [QueryImage(os.path.basename(p), read_preview(p)) for p in paths],
         )
 
@@ -437,7 +438,7 @@ class MainWindow(QMainWindow):
     def rerun(self) -> None:
         """Search again with the current query after a filter changed (no re-embedding)."""
         if self.query.images or self.query.photos:
-            self._start_query(self.query, caption=None, load_displays=None)
+            self._start_query(self.query, load_displays=None)
 
     def current_filter(self) -> SearchFilter:
         value = self.min_score.value()
@@ -448,14 +449,13 @@ class MainWindow(QMainWindow):
             date_to = self.date_to.date().toString("yyyy-MM-dd")
         return SearchFilter(value / 100 if value else -1.0, folder, date_from, date_to)
 
-    def _start_query(self, query: ActiveQuery, caption: str | None, load_displays) -> None:
+    def _start_query(self, query: ActiveQuery, load_displays) -> None:
         self.clear_error()
         self.query = query
         self._generation += 1
         generation = self._generation
         top, filters, library = self.count.value(), self.current_filter(), self.library
-        if caption:
-            self.results_caption.setText(f"{caption}: searching…")
+        self.results_caption.setText(f"{query.caption}: searching…")
 
         def task(progress, cancel) -> SearchOutcome:
             started = time.perf_counter()
@@ -480,11 +480,11 @@ class MainWindow(QMainWindow):
                 outcome.model_id, outcome.vector, outcome.exclude,
             )  # fmt: skip
             if outcome.displays is not None:
-                self.query_panel.set_queries(outcome.displays, caption or "")
+                self.query_panel.set_queries(outcome.displays, query.caption)
             self.results_model.set_results(outcome.results)
-            shown = caption or self.results_caption.text().split(":")[0]
             self.results_caption.setText(
-                f"{shown}: {len(outcome.results)} results in {outcome.seconds * 1000:.0f} ms"
+                f"{query.caption}: {len(outcome.results)} results "
+                f"in {outcome.seconds * 1000:.0f} ms"
             )
             if outcome.results:
                 self.results_view.setCurrentIndex(self.results_model.index(0))
@@ -547,7 +547,6 @@ class MainWindow(QMainWindow):
         size = self.settings.thumbnail_size
         self.thumbnails.set_size(size)
         self.result_delegate.thumbnail_size = size
-        self.results_view.setIconSize(QSize(size, size))
 
     # drag and drop -------------------------------------------------------------------------
 
