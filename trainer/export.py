@@ -8,7 +8,6 @@ metadata, and is only moved into place after onnxruntime reproduced the torch de
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -21,7 +20,7 @@ import torch
 from torch import nn
 
 from desktop.core import model_contract as contract
-from desktop.core.descriptor_model import DescriptorModel, ModelInfo
+from desktop.core.descriptor_model import DescriptorModel, ModelInfo, check_model_file
 from desktop.core.images import InputSpec
 from trainer.model import DescriptorNet
 
@@ -81,12 +80,7 @@ def export_onnx(
         onnx.save(model, str(final_tmp))
         _check_parity(wrapper, final_tmp, check_images)
         os.replace(final_tmp, out_path)
-    return DescriptorModel(out_path).info
-
-
-def content_hash(model: onnx.ModelProto) -> str:
-    """SHA-256 of the graph (weights included, metadata excluded): the model's identity."""
-    return hashlib.sha256(model.graph.SerializeToString(deterministic=True)).hexdigest()
+    return check_model_file(out_path).info
 
 
 def _torch_export(wrapper: nn.Module, spec: InputSpec, path: Path) -> None:
@@ -126,7 +120,7 @@ def _write_metadata(
         contract.KEY_RESIZE_SIZE: str(spec.resize_size),
         contract.KEY_INTERPOLATION: spec.interpolation,
         contract.KEY_TRAINING: json.dumps(training, sort_keys=True),
-        contract.KEY_CONTENT_HASH: content_hash(model),
+        contract.KEY_CONTENT_HASH: contract.content_hash(model),
     }
     del model.metadata_props[:]
     for key, value in values.items():

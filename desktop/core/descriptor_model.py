@@ -1,9 +1,11 @@
 """The ONNX descriptor runner: loads a model, checks the model contract, embeds images.
 
-The contract (DESIGN.md section 2, `model_contract`): one input `images`, uint8
-[batch, S, S, 3]; one output `descriptors`, float32 [batch, D]; the photo-search metadata
-keys present and consistent with the graph. Anything else raises `ModelError` with a message
-that names what is wrong, so the app can show it instead of failing later.
+The contract (`model_contract`): one input `images`, uint8 [batch, S, S, 3]; one output
+`descriptors`, float32 [batch, D]; the photo-search metadata keys present and consistent
+with the graph. Anything else raises `ModelError` with a message that names what is wrong,
+so the app can show it instead of failing later. A file the user brings is checked further
+by `check_model_file`: what its metadata claims (its identity, normalised outputs) is
+computed, not trusted.
 """
 
 from __future__ import annotations
@@ -89,6 +91,60 @@ class DescriptorModel:
         size = self.input_spec.input_size
         batch = [load_input(source, self.input_spec, max_pixels=max_pixels) for source in sources]
         return self.embed(np.stack(batch) if batch else np.zeros((0, size, size, 3), np.uint8))
+
+
+PROBE_SEED = 20240601
+NORM_TOLERANCE = 1e-3
+"""Largest accepted distance of a descriptor's L2 norm from 1."""
+MIN_PROBE_SPREAD = 1e-4
+"""Descriptors of different probe images closer than this mean the model ignores its input."""
+
+
+def check_model_file(path: str | os.PathLike, *, threads: int | None = None) -> DescriptorModel:
+    """Load a model file and verify what the contract check alone cannot see.
+
+    The content hash is computed from the graph (a file that claims another model's hash is
+    refused), and the model is run on probe images: its descriptors must be finite,
+    L2-normalised and depend on the image.
+    """
+    model = DescriptorModel(path, threads=threads)
+    actual = contract.file_content_hash(path)
+    if actual != model.info.content_hash:
+        raise ModelError(
+            f"{path}: its metadata gives the content hash {model.info.content_hash[:16]}, but "
+            f"its graph hashes to {actual[:16]}: the file was changed after it was exported"
+        )
+    _check_probe_descriptors(model, Path(path))
+    return model
+
+
+def probe_images(input_size: int) -> np.ndarray:
+    """Three different uint8 images: noise, a colour gradient and a flat grey."""
+    noise = np.random.default_rng(PROBE_SEED).integers(0, 256, (input_size, input_size, 3))
+    ramp = np.linspace(0, 255, input_size)
+    gradient = np.stack(np.broadcast_arrays(ramp[:, None], ramp[None, :], 255 - ramp[:, None]))
+    grey = np.full((input_size, input_size, 3), 128)
+    return np.stack([noise, gradient.transpose(1, 2, 0), grey]).astype(np.uint8)
+
+
+def _check_probe_descriptors(model: DescriptorModel, path: Path) -> None:
+    try:
+        descriptors = model.embed(probe_images(model.input_spec.input_size))
+    except Exception as exc:  # onnxruntime raises its own exception types per failure
+        raise ModelError(f"{path} fails when it embeds an image: {exc}") from exc
+    if not np.isfinite(descriptors).all():
+        raise ModelError(f"{path} returns descriptors that are not finite numbers (NaN or inf)")
+    norms = np.linalg.norm(descriptors, axis=1)
+    if np.abs(norms - 1.0).max() > NORM_TOLERANCE:
+        raise ModelError(
+            f"{path} returns descriptors that are not L2-normalised "
+            f"(norms {', '.join(f'{n:.4g}' for n in norms)}; the contract asks for 1)"
+        )
+    spread = np.abs(descriptors[:, None, :] - descriptors[None, :, :]).max()
+    if spread < MIN_PROBE_SPREAD:
+        raise ModelError(
+            f"{path} returns the same descriptor for different images: it ignores its input"
+        )
 
 
 def read_model_info(session: ort.InferenceSession, path: Path) -> ModelInfo:

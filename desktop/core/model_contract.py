@@ -1,12 +1,20 @@
-"""The model contract between the trainer and the desktop app (DESIGN.md section 2).
+"""The model contract between the trainer and the desktop app (README, "The model contract").
 
 The ONNX file is the only thing the app needs from the trainer. Its graph takes uint8 RGB
 images already resized and cropped to the model's input size, normalises them inside, and
 returns L2-normalised float32 descriptors. The metadata keys below travel in the file's
-`metadata_props`; both sides import them from here so they cannot drift apart.
+`metadata_props`; both sides import them, and the content hash, from here so they cannot
+drift apart.
 """
 
 from __future__ import annotations
+
+import hashlib
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import onnx
 
 FORMAT_VERSION = "1"
 
@@ -36,3 +44,15 @@ REQUIRED_KEYS = (
 )
 
 INTERPOLATIONS = ("bicubic", "bilinear", "nearest")
+
+
+def content_hash(model: onnx.ModelProto) -> str:
+    """SHA-256 of the graph (weights included, metadata excluded): the model's identity."""
+    return hashlib.sha256(model.graph.SerializeToString(deterministic=True)).hexdigest()
+
+
+def file_content_hash(path: str | os.PathLike) -> str:
+    """The content hash of an ONNX file, computed from its graph, never read from its metadata."""
+    import onnx  # imported here: loading it costs a quarter second the app's start does not need
+
+    return content_hash(onnx.load(os.fspath(path), load_external_data=False))
