@@ -55,6 +55,16 @@ class VectorIndex:
     def approximate(self) -> bool:
         return isinstance(self._index, faiss.IndexIVF)
 
+    @property
+    def lists(self) -> int:
+        """Inverted lists of an IVF index (0 for an exact one)."""
+        return int(self._index.nlist) if self.approximate else 0
+
+    @property
+    def probes(self) -> int:
+        """Lists an IVF query searches (0 for an exact one, which compares every vector)."""
+        return int(self._index.nprobe) if self.approximate else 0
+
     def suits(self, approx_threshold: int) -> bool:
         """Whether this kind of index still fits its size.
 
@@ -96,7 +106,6 @@ class VectorIndex:
             index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         built = cls(index, model_id, seq)
         built.add(ids, vectors)
-        built._set_nprobe()
         return built
 
     def _set_nprobe(self) -> None:
@@ -119,10 +128,14 @@ class VectorIndex:
             self._index.add_with_ids(
                 np.ascontiguousarray(vectors, np.float32), np.asarray(ids, np.int64)
             )
+            self._set_nprobe()
 
     def remove(self, ids: np.ndarray) -> None:
+        """Drop vectors; an IVF index then probes more lists, which are shorter now, so it
+        answers as a reloaded copy of itself would."""
         if len(ids):
             self._index.remove_ids(np.asarray(ids, np.int64))
+            self._set_nprobe()
 
     def catch_up(self, catalog: Catalog) -> int:
         """Apply the catalog's descriptor changes since `seq`; returns how many photos changed."""
