@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 
 from desktop import APP_NAME, __version__
@@ -31,7 +32,19 @@ def run_gui(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def write_names_as_bytes() -> None:
+    """Print a file name that is not valid UTF-8 as its original bytes, as `ls` does.
+
+    Python carries such a name as lone surrogates, which a strict UTF-8 stdout refuses
+    with UnicodeEncodeError; `--json` output is ASCII and needs nothing.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
+
+
 def main(argv: list[str] | None = None) -> int:
+    write_names_as_bytes()
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.command is None:

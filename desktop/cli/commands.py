@@ -17,7 +17,7 @@ from typing import Any
 
 from desktop.cli.progress import ProgressPrinter
 from desktop.core.catalog import CatalogError
-from desktop.core.descriptor_model import DescriptorModel, ModelError
+from desktop.core.descriptor_model import ModelError, check_model_file
 from desktop.core.images import ImageLoadError
 from desktop.core.library import Library, LibraryError
 from desktop.core.paths import app_paths
@@ -236,8 +236,10 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     def show(status: dict) -> None:
-        print(f"catalog: {status['catalog']}")
-        print(f"photos: {status['photos']} ({len(status['skipped'])} skipped)")
+        read_only = " (read-only: it can be searched, not changed)" if status["read_only"] else ""
+        print(f"catalog: {status['catalog']}{read_only}")
+        print(f"photos: {status['photos']}")
+        print(f"skipped files (not readable as photos): {len(status['skipped'])}")
         for folder in status["folders"]:
             state = "online" if folder["online"] else "OFFLINE (photos kept)"
             print(f"folder: {folder['path']} [{state}]")
@@ -263,7 +265,7 @@ def cmd_remove_folder(args: argparse.Namespace) -> int:
 
 def cmd_check_model(args: argparse.Namespace) -> int:
     try:
-        info = DescriptorModel(args.model).info
+        info = check_model_file(args.model).info
     except ModelError as exc:
         print(f"photo-search: {exc}", file=sys.stderr)
         return 2

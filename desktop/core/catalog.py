@@ -4,7 +4,13 @@ Descriptors are stored per (photo, model) as float32 blobs. Every change to them
 triggers in `descriptor_changes`, so a vector index (a cache of the descriptors) can catch up
 with exactly what changed since it was saved, in this process or another one. The schema is
 versioned with `PRAGMA user_version` and migrated forward on open; WAL mode lets the GUI read
-while the indexer writes.
+while the indexer writes. A catalog that cannot be written (read-only media or permissions) is
+opened read-only: it can be searched, and every write raises `CatalogError`.
+
+Paths are stored as TEXT, except a path that is not valid UTF-8 (a file name with bytes
+that do not decode, which Python carries as lone surrogates): that one is stored as a BLOB
+that `_path_from_db` turns back into exactly the same str. Every path bound or read goes
+through `_path_to_db` / `_path_from_db`.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from desktop.core.paths import display_path
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -86,7 +94,26 @@ SERVING_MODEL = "serving_model"
 
 
 class CatalogError(Exception):
-    """The catalog file cannot be opened or is newer than this app."""
+    """The catalog file cannot be opened, is newer than this app, or cannot be written."""
+
+
+def _path_to_db(path: str) -> str | bytes:
+    """TEXT for a valid UTF-8 path; otherwise a BLOB that keeps its lone surrogates.
+
+    `surrogatepass` (not `surrogateescape`) encodes every lone surrogate, so the mapping is
+    total and exactly reversible, Windows names with unpaired UTF-16 halves included. A BLOB
+    never equals a TEXT in SQLite, and only paths that are not valid UTF-8 become BLOBs, so
+    each path has one stored form and lookups by path stay exact.
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogatepass")
+    return path
+
+
+def _path_from_db(value: str | bytes) -> str:
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
 
 
 @dataclass(frozen=True)
@@ -112,6 +139,14 @@ class Photo:
     error: str | None
 
 
+def _folder(row: Sequence[Any]) -> Folder:
+    return Folder(row[0], _path_from_db(row[1]), bool(row[2]), row[3], row[4])
+
+
+def _photo(row: Sequence[Any]) -> Photo:
+    return Photo(row[0], row[1], _path_from_db(row[2]), *row[3:])
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     id: int
@@ -131,17 +166,41 @@ class Catalog:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CatalogError(f"cannot create the folder of {self.path}: {exc}") from exc
+        self.read_only = not _writable(self.path)
+        """True when the catalog file or its folder cannot be written (read-only media,
+        permissions): searching works, changes raise CatalogError."""
+        try:
+            if self.read_only:
+                self._db = self._connect_read_only()
+            else:
+                self._db = _connect(self.path)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """Open with `mode=ro`; failing that, as immutable.
+
+        A WAL database is read through its -shm file, which a reader must be able to create
+        when it is missing (sqlite.org/wal.html, read-only databases). On read-only media
+        after a clean close there is none and none can be made: `immutable=1` reads the
+        file without it. It is only the fallback, because it would ignore a -wal file.
+        """
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        db = _connect(uri, uri=True)
+        try:
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+            return _connect(uri + "&immutable=1", uri=True)
 
     def close(self) -> None:
         self._db.close()
@@ -155,6 +214,8 @@ class Catalog:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: everything inside commits together or not at all."""
+        if self.read_only:
+            raise CatalogError(f"the catalog {self.path} is read-only: it cannot be changed")
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -173,6 +234,11 @@ class Catalog:
             raise CatalogError(
                 f"{self.path} was written by a newer photo-search (schema {version}); "
                 f"this version reads schema {SCHEMA_VERSION} and older"
+            )
+        if version < SCHEMA_VERSION and self.read_only:
+            raise CatalogError(
+                f"{self.path} is read-only and needs an upgrade (schema {version} to "
+                f"{SCHEMA_VERSION}): open it once where it can be written"
             )
         for number in range(version, SCHEMA_VERSION):
             try:
@@ -194,8 +260,10 @@ class Catalog:
     def set_setting(
         self, key: str, value: str | None, db: sqlite3.Connection | None = None
     ) -> None:
-        db = db or self._db
-        if value is None:
+        if db is None:
+            with self.transaction() as db:
+                self.set_setting(key, value, db)
+        elif value is None:
             db.execute("DELETE FROM settings WHERE key = ?", (key,))
         else:
             db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
@@ -203,9 +271,11 @@ class Catalog:
     # folders -------------------------------------------------------------------------------
 
     def add_folder(self, path: str) -> Folder:
-        self._db.execute(
-            "INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)", (path, time.time())
-        )
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)",
+                (_path_to_db(path), time.time()),
+            )
         return self.folder_by_path(path)
 
     def remove_folder(self, folder_id: int) -> None:
@@ -217,22 +287,30 @@ class Catalog:
         rows = self._db.execute(
             "SELECT id, path, online, last_scan, scan_error FROM folders ORDER BY path"
         ).fetchall()
-        return [Folder(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows]
+        return [_folder(row) for row in rows]
 
     def folder_by_path(self, path: str) -> Folder:
         row = self._db.execute(
-            "SELECT id, path, online, last_scan, scan_error FROM folders WHERE path = ?", (path,)
+            "SELECT id, path, online, last_scan, scan_error FROM folders WHERE path = ?",
+            (_path_to_db(path),),
         ).fetchone()
         if row is None:
             raise KeyError(path)
-        return Folder(row[0], row[1], bool(row[2]), row[3], row[4])
+        return _folder(row)
 
     def set_folder_state(
         self, db: sqlite3.Connection, folder_id: int, online: bool, scan_error: str | None
     ) -> None:
+        """`scan_error` is a message that names paths: it is stored as text, with names as
+        `display_path` shows them."""
         db.execute(
             "UPDATE folders SET online = ?, scan_error = ?, last_scan = ? WHERE id = ?",
-            (int(online), scan_error, time.time() if online else None, folder_id),
+            (
+                int(online),
+                display_path(scan_error) if scan_error else None,
+                time.time() if online else None,
+                folder_id,
+            ),
         )
 
     # photos --------------------------------------------------------------------------------
@@ -249,19 +327,57 @@ class Catalog:
                 f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE folder_id = ? ORDER BY id",
                 (folder_id,),
             )
-        return [Photo(*row) for row in rows.fetchall()]
+        return [_photo(row) for row in rows.fetchall()]
 
     def photo(self, photo_id: int) -> Photo | None:
         row = self._db.execute(
             f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE id = ?", (photo_id,)
         ).fetchone()
-        return Photo(*row) if row else None
+        return _photo(row) if row else None
 
     def photo_by_path(self, path: str) -> Photo | None:
         row = self._db.execute(
-            f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE path = ?", (path,)
+            f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE path = ?", (_path_to_db(path),)
         ).fetchone()
-        return Photo(*row) if row else None
+        return _photo(row) if row else None
+
+    def add_photo(
+        self,
+        db: sqlite3.Connection,
+        folder_id: int,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        fingerprint: str,
+    ) -> None:
+        db.execute(
+            "INSERT INTO photos (folder_id, path, size, mtime_ns, fingerprint) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (folder_id, _path_to_db(path), size, mtime_ns, fingerprint),
+        )
+
+    def move_photo(
+        self,
+        db: sqlite3.Connection,
+        photo_id: int,
+        folder_id: int,
+        path: str,
+        size: int,
+        mtime_ns: int,
+    ) -> None:
+        """A photo found under a new path with the same content keeps its descriptors."""
+        db.execute(
+            "UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ? WHERE id = ?",
+            (_path_to_db(path), folder_id, size, mtime_ns, photo_id),
+        )
+
+    def mark_failed(self, db: sqlite3.Connection, failures: Iterable[tuple[int, str]]) -> None:
+        """Record why photos (by id) cannot be used. A reason is a message that may name
+        the file: it is stored as text, with names as `display_path` shows them."""
+        db.executemany(
+            "UPDATE photos SET error = ? WHERE id = ?",
+            [(display_path(reason), photo_id) for photo_id, reason in failures],
+        )
 
     def photos_by_ids(self, ids: Sequence[int]) -> dict[int, Photo]:
         found: dict[int, Photo] = {}
@@ -271,14 +387,14 @@ class Catalog:
             rows = self._db.execute(
                 f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE id IN ({marks})", chunk
             )
-            found.update((row[0], Photo(*row)) for row in rows)
+            found.update((row[0], _photo(row)) for row in rows)
         return found
 
     def skipped_photos(self) -> list[Photo]:
         rows = self._db.execute(
             f"SELECT {self._PHOTO_COLUMNS} FROM photos WHERE error IS NOT NULL ORDER BY path"
         )
-        return [Photo(*row) for row in rows.fetchall()]
+        return [_photo(row) for row in rows.fetchall()]
 
     def photos_missing_descriptor(self, model_id: int) -> list[Photo]:
         """Photos of online folders, not marked as failing, that have no descriptor yet."""
@@ -290,7 +406,7 @@ class Catalog:
                 ORDER BY p.id""",
             (model_id,),
         )
-        return [Photo(*row) for row in rows.fetchall()]
+        return [_photo(row) for row in rows.fetchall()]
 
     def count_missing_descriptors(self, model_id: int) -> int:
         """How many photos `photos_missing_descriptor` would return."""
@@ -302,8 +418,10 @@ class Catalog:
         ).fetchone()[0]
 
     def counts(self) -> dict[str, int]:
-        photos, skipped = self._db.execute("SELECT COUNT(*), COUNT(error) FROM photos").fetchone()
-        return {"photos": photos, "skipped": skipped, "folders": len(self.folders())}
+        """Photos (indexed or still to index), skipped files (recorded with the reason they
+        cannot be used) and folders. A skipped file is not a photo."""
+        files, skipped = self._db.execute("SELECT COUNT(*), COUNT(error) FROM photos").fetchone()
+        return {"photos": files - skipped, "skipped": skipped, "folders": len(self.folders())}
 
     # models --------------------------------------------------------------------------------
 
@@ -314,7 +432,7 @@ class Catalog:
                 """INSERT INTO models (content_hash, name, path, dim, metadata, added_at)
                    VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT (content_hash) DO UPDATE SET path = excluded.path""",
-                (content_hash, name, path, dim, json.dumps(metadata), time.time()),
+                (content_hash, name, _path_to_db(path), dim, json.dumps(metadata), time.time()),
             )
             return db.execute(
                 "SELECT id FROM models WHERE content_hash = ?", (content_hash,)
@@ -324,7 +442,9 @@ class Catalog:
         rows = self._db.execute(
             "SELECT id, content_hash, name, path, dim, metadata FROM models ORDER BY id"
         ).fetchall()
-        return [ModelRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        return [
+            ModelRecord(r[0], r[1], r[2], _path_from_db(r[3]), r[4], json.loads(r[5])) for r in rows
+        ]
 
     def model(self, model_id: int) -> ModelRecord | None:
         return next((m for m in self.models() if m.id == model_id), None)
@@ -407,3 +527,16 @@ class Catalog:
                 "DELETE FROM descriptor_changes WHERE model_id = ? AND seq <= ?", (model_id, upto)
             )
             self.set_setting(f"changes_floor.{model_id}", str(upto), db)
+
+
+def _connect(target: str | Path, *, uri: bool = False) -> sqlite3.Connection:
+    return sqlite3.connect(
+        target, timeout=30.0, isolation_level=None, check_same_thread=False, uri=uri
+    )
+
+
+def _writable(path: Path) -> bool:
+    """Whether the catalog can be written: the file, and its folder (for the -wal and -shm
+    files of WAL mode). access() sees read-only mounts as well as permissions."""
+    folder_ok = os.access(path.parent, os.W_OK)
+    return folder_ok and (not path.exists() or os.access(path, os.W_OK))

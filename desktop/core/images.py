@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,9 +175,8 @@ def _open_stream(source: ImageSource) -> tuple[str, BinaryIO]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         try:
+            _check_regular(path, path.stat().st_mode)
             return str(path), open(path, "rb")  # noqa: SIM115 - closed by open_image
-        except IsADirectoryError as exc:
-            raise UnreadableFileError(f"{path} is a folder, not an image file") from exc
         except FileNotFoundError as exc:
             raise UnreadableFileError(f"{path} does not exist") from exc
         except PermissionError as exc:
@@ -184,6 +184,17 @@ def _open_stream(source: ImageSource) -> tuple[str, BinaryIO]:
         except OSError as exc:
             raise UnreadableFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     return getattr(source, "name", "image stream"), source
+
+
+def _check_regular(path: Path, mode: int) -> None:
+    """Refuse what is not a regular file before opening it: opening a FIFO waits for a
+    writer forever, and a device such as /dev/zero never ends."""
+    if stat.S_ISDIR(mode):
+        raise UnreadableFileError(f"{path} is a folder, not an image file")
+    if not stat.S_ISREG(mode):
+        raise UnreadableFileError(
+            f"{path} is not a regular file (it is a pipe, a device or a socket), so not an image"
+        )
 
 
 def _decode(

@@ -150,18 +150,10 @@ class Indexer:
                 if candidates:
                     moved = candidates.pop()
                     del gone[moved.path]
-                    db.execute(
-                        "UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ? "
-                        "WHERE id = ?",
-                        (path, folder_id, file.size, file.mtime_ns, moved.id),
-                    )
+                    self.catalog.move_photo(db, moved.id, folder_id, path, file.size, file.mtime_ns)
                     report.moved += 1
                 else:
-                    db.execute(
-                        "INSERT INTO photos (folder_id, path, size, mtime_ns, fingerprint) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (folder_id, path, file.size, file.mtime_ns, digest),
-                    )
+                    self.catalog.add_photo(db, folder_id, path, file.size, file.mtime_ns, digest)
                     report.added += 1
             db.executemany("DELETE FROM photos WHERE id = ?", [(p.id,) for p in gone.values()])
             report.deleted += len(gone)
@@ -284,9 +276,7 @@ class Indexer:
                 "UPDATE photos SET width = ?, height = ?, taken_at = ?, error = NULL WHERE id = ?",
                 [(r.info.width, r.info.height, r.info.taken_at, p.id) for p, r in good],
             )
-            db.executemany(
-                "UPDATE photos SET error = ? WHERE id = ?", [(reason, p.id) for p, reason in failed]
-            )
+            self.catalog.mark_failed(db, [(p.id, reason) for p, reason in failed])
         report.embedded += len(good)
         report.skipped.extend((p.path, reason) for p, reason in failed)
 

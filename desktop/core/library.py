@@ -4,7 +4,9 @@ It owns the catalog connection used for searching and the in-memory vector index
 decides which model answers searches: the active model once all its descriptors exist,
 until then the model that served before (DESIGN.md: a new model is indexed in the background
 while the old one keeps answering). Indexing opens its own catalog connection, so it can run
-in a worker thread or another process while searches go on.
+in a worker thread or another process while searches go on. A library whose catalog cannot be
+written (read-only media) is searched from an in-memory index; changing it raises
+LibraryError.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 from desktop.core.atomic import atomic_write
 from desktop.core.catalog import ACTIVE_MODEL, SERVING_MODEL, Catalog, Folder, ModelRecord, Photo
-from desktop.core.descriptor_model import DescriptorModel
+from desktop.core.descriptor_model import DescriptorModel, check_model_file
 from desktop.core.images import ImageSource
 from desktop.core.indexer import Indexer, ProgressCallback, SyncReport
 from desktop.core.paths import AppPaths
@@ -79,9 +81,22 @@ class Library:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @property
+    def read_only(self) -> bool:
+        """The catalog cannot be written: searching works, changing the library does not."""
+        return self.catalog.read_only
+
+    def _require_writable(self, change: str) -> None:
+        if self.read_only:
+            raise LibraryError(
+                f"cannot {change}: the catalog {self.catalog.path} is read-only "
+                "(searching still works)"
+            )
+
     # folders -------------------------------------------------------------------------------
 
     def add_folder(self, path: str | os.PathLike) -> Folder:
+        self._require_writable("add a folder")
         folder = Path(path).expanduser().resolve()
         if not folder.is_dir():
             raise LibraryError(f"{folder} is not a folder")
@@ -89,6 +104,7 @@ class Library:
             return self.catalog.add_folder(str(folder))
 
     def remove_folder(self, path: str | os.PathLike) -> None:
+        self._require_writable("remove a folder")
         with self._lock:
             try:
                 folder = self.catalog.folder_by_path(str(Path(path).expanduser().resolve()))
@@ -108,7 +124,8 @@ class Library:
         The first model added becomes active. A model with the same content hash as a
         registered one is the same model.
         """
-        info = DescriptorModel(path).info
+        self._require_writable("add a model")
+        info = check_model_file(path).info
         stored = self.paths.data / "models" / f"{info.content_hash[:16]}.onnx"
         if not stored.exists():
             _copy_atomically(Path(path), stored)
@@ -122,6 +139,7 @@ class Library:
 
     def activate_model(self, model_id: int) -> None:
         """Make a model the one to index with; searches move to it once it is complete."""
+        self._require_writable("switch models")
         with self._lock:
             if self.catalog.model(model_id) is None:
                 raise LibraryError(f"no model with id {model_id}")
@@ -181,6 +199,7 @@ class Library:
 
         Safe to call from a worker thread: it uses its own catalog connection.
         """
+        self._require_writable("index")
         active = self.active_model()
         if active is None:
             raise LibraryError("no model yet: add one with `photo-search models add FILE.onnx`")
@@ -338,6 +357,7 @@ class Library:
             counts = self.catalog.counts()
             return {
                 "catalog": str(self.catalog.path),
+                "read_only": self.read_only,
                 "folders": [
                     {"path": f.path, "online": f.online, "problems": f.scan_error}
                     for f in self.catalog.folders()

@@ -7,7 +7,9 @@ keep everything in one place.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +29,14 @@ class AppPaths:
     logs: Path
 
     def create(self) -> AppPaths:
-        """Create the folders if needed and return self."""
+        """Create the folders if needed and return self.
+
+        A folder that cannot be created (a library on read-only media) is not an error here:
+        a read-only library can still be searched, and what needs the folder says so.
+        """
         for folder in (self.data, self.cache, self.config, self.logs):
-            folder.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                folder.mkdir(parents=True, exist_ok=True)
         return self
 
 
@@ -45,6 +52,19 @@ def app_paths(library: str | os.PathLike | None = None) -> AppPaths:
         config=platformdirs.user_config_path(APP_NAME, appauthor=False),
         logs=platformdirs.user_log_path(APP_NAME, appauthor=False),
     )
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def display_path(text: str) -> str:
+    """A path (or a message that holds one) fit to show: each byte of a file name that is not
+    valid UTF-8, which Python carries as a lone surrogate, becomes U+FFFD.
+
+    Qt silently drops lone surrogates (showing a different, existing-looking name) and
+    strict UTF-8 encoders refuse them; the path itself stays exact everywhere else.
+    """
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def resource_path(name: str) -> Path:

@@ -26,7 +26,9 @@ def thumbnail_path(cache_dir: Path, photo_path: str, size: int) -> Path:
         stamp = f"{info.st_size}:{info.st_mtime_ns}"
     except OSError:
         stamp = "missing"
-    key = hashlib.sha1(f"{photo_path}\0{stamp}\0{size}".encode()).hexdigest()
+    text = f"{photo_path}\0{stamp}\0{size}"
+    # surrogatepass: a name that is not valid UTF-8 (carried as lone surrogates) has a key too
+    key = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
     return cache_dir / "thumbnails" / key[:2] / f"{key}.jpg"
 
 

@@ -39,11 +39,13 @@ def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     paths = resolve_paths(args.library)
-    logging.basicConfig(
-        filename=paths.logs / "photo-search.log",
-        level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    log_format = "%(asctime)s %(name)s %(levelname)s %(message)s"
+    try:
+        logging.basicConfig(
+            filename=paths.logs / "photo-search.log", level=logging.INFO, format=log_format
+        )
+    except OSError:  # a library on read-only media: it can still be searched
+        logging.basicConfig(level=logging.INFO, format=log_format)
     settings = Settings(paths.config)
     try:
         library = Library(paths, threads=settings.threads or None)

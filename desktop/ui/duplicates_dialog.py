@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.catalog import Photo
 from desktop.core.library import Library
+from desktop.core.paths import display_path
 from desktop.ui.file_actions import open_in_viewer, reveal_in_file_manager
 from desktop.ui.thumbnails import ThumbnailProvider
 from desktop.ui.workers import WorkerPool
@@ -62,6 +63,7 @@ class DuplicatesDialog(QDialog):
         layout.addWidget(self.tree, 1)
         layout.addLayout(bottom)
         self._items: dict[str, list[QTreeWidgetItem]] = {}
+        self._photos: dict[int, Photo] = {}
         self.groups: list[list[Photo]] = []
         self.find_button.clicked.connect(self.find)
         self.open_button.clicked.connect(lambda: self._with_selected(open_in_viewer))
@@ -84,17 +86,20 @@ class DuplicatesDialog(QDialog):
         self.find_button.setEnabled(True)
         self.tree.clear()
         self._items.clear()
+        self._photos = {photo.id: photo for group in groups for photo in group}
         copies = sum(len(g) - 1 for g in groups)
         self.summary.setText(f"{len(groups)} groups, {copies} extra copies")
         for number, group in enumerate(groups, 1):
             parent = QTreeWidgetItem(self.tree, [f"Group {number}: {len(group)} photos"])
             for rank, photo in enumerate(group):
                 size = f"{photo.width} x {photo.height}" if photo.width else "?"
-                label = os.path.basename(photo.path) + ("  (best)" if rank == 0 else "")
-                item = QTreeWidgetItem(
-                    parent, [label, size, f"{photo.size:,}", os.path.dirname(photo.path)]
-                )
-                item.setData(0, Qt.ItemDataRole.UserRole, photo.path)
+                label = display_path(os.path.basename(photo.path))
+                label += "  (best)" if rank == 0 else ""
+                folder = display_path(os.path.dirname(photo.path))
+                item = QTreeWidgetItem(parent, [label, size, f"{photo.size:,}", folder])
+                # the id, not the path: a str in item data goes through QString, which drops
+                # the bytes of a name that are not valid UTF-8
+                item.setData(0, Qt.ItemDataRole.UserRole, photo.id)
                 self._items.setdefault(photo.path, []).append(item)
                 pixmap = self.thumbnails.pixmap(photo.path)
                 if pixmap is not None:
@@ -110,6 +115,6 @@ class DuplicatesDialog(QDialog):
 
     def _with_selected(self, action) -> None:
         item = self.tree.currentItem()
-        path = item.data(0, Qt.ItemDataRole.UserRole) if item else None
-        if path:
-            action(path)
+        photo = self._photos.get(item.data(0, Qt.ItemDataRole.UserRole)) if item else None
+        if photo is not None:
+            action(photo.path)

@@ -6,11 +6,19 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QProcess, QUrl
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QImageReader
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+
+from desktop.ui.preview_pane import read_preview
+
+
+def file_url(path: str) -> QUrl:
+    """A file:// URL with the name's exact bytes percent-encoded: QUrl.fromLocalFile takes a
+    QString, which drops the bytes of a name that are not valid UTF-8."""
+    return QUrl(Path(path).as_uri())
 
 
 def open_in_viewer(path: str) -> bool:
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+    return QDesktopServices.openUrl(file_url(path))
 
 
 def reveal_in_file_manager(path: str) -> bool:
@@ -19,7 +27,7 @@ def reveal_in_file_manager(path: str) -> bool:
         return QProcess.startDetached("open", ["-R", path])
     if sys.platform == "win32":
         return QProcess.startDetached("explorer", ["/select,", str(Path(path))])
-    uri = QUrl.fromLocalFile(path).toString()
+    uri = file_url(path).toString()
     shown = QProcess.startDetached(
         "dbus-send",
         [
@@ -32,7 +40,7 @@ def reveal_in_file_manager(path: str) -> bool:
             "string:",
         ],
     )
-    return shown or QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent)))
+    return shown or QDesktopServices.openUrl(file_url(str(Path(path).parent)))
 
 
 def copy_path(path: str) -> None:
@@ -40,9 +48,7 @@ def copy_path(path: str) -> None:
 
 
 def copy_image(path: str) -> bool:
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)
-    image: QImage = reader.read()
+    image = read_preview(path, None)
     if image.isNull():
         return False
     QGuiApplication.clipboard().setImage(image)

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.paths import display_path
+
 TRAIN_HELP = (
     "<b>Train one on labelled folders.</b> Put example photos in one folder per label "
     "(for example <i>birds/robin/…</i>, <i>birds/wren/…</i>), install the trainer with "
@@ -70,6 +72,6 @@ class FirstRunPage(QWidget):
         self.choose_button.clicked.connect(self.choose_file_requested)
 
     def show_message(self, text: str, *, busy: bool = False) -> None:
-        self.message.setText(text)
+        self.message.setText(display_path(text))
         self.progress.setVisible(busy)
         self.default_button.setEnabled(not busy)

@@ -15,11 +15,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.catalog import Folder
+from desktop.core.paths import display_path
 
 
 class LibraryPanel(QWidget):
     add_requested = Signal()
-    remove_requested = Signal(str)
+    remove_requested = Signal(object)
+    """The folder's path, as an object: a str signal argument loses bytes that are not UTF-8."""
     index_requested = Signal()
     cancel_requested = Signal()
     skipped_requested = Signal()
@@ -34,6 +36,8 @@ class LibraryPanel(QWidget):
         self.skipped_button = QPushButton("Skipped files", self)
         self.skipped_button.setEnabled(False)
         self._indexing = False
+        self._paths: list[str] = []
+        """The folders' paths by row (item data goes through QString, which is lossy)."""
         first = QHBoxLayout()
         first.addWidget(self.add_button)
         first.addWidget(self.remove_button)
@@ -52,9 +56,10 @@ class LibraryPanel(QWidget):
 
     def set_folders(self, folders: list[Folder], skipped: int) -> None:
         self.folders.clear()
+        self._paths = [folder.path for folder in folders]
         for folder in folders:
-            item = QListWidgetItem(folder.path if folder.online else f"{folder.path} (offline)")
-            item.setData(256, folder.path)
+            shown = display_path(folder.path)
+            item = QListWidgetItem(shown if folder.online else f"{shown} (offline)")
             if not folder.online:
                 item.setForeground(QColor(150, 150, 150))
                 item.setToolTip("Offline: the drive or share is not available; photos are kept")
@@ -70,9 +75,9 @@ class LibraryPanel(QWidget):
         self.index_button.setText("Cancel indexing" if indexing else "Index now")
 
     def _remove(self) -> None:
-        item = self.folders.currentItem()
-        if item is not None:
-            self.remove_requested.emit(item.data(256))
+        row = self.folders.currentRow()
+        if row >= 0:
+            self.remove_requested.emit(self._paths[row])
 
     def _index_or_cancel(self) -> None:
         (self.cancel_requested if self._indexing else self.index_requested).emit()

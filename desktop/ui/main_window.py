@@ -41,7 +41,7 @@ from desktop.core.catalog import Photo
 from desktop.core.descriptor_model import ModelError
 from desktop.core.indexer import Progress, SyncReport
 from desktop.core.library import Library, LibraryError
-from desktop.core.paths import AppPaths, resource_path
+from desktop.core.paths import AppPaths, display_path, resource_path
 from desktop.core.scanner import supported_extensions
 from desktop.core.search import SearchFilter, SearchResult
 from desktop.ui.duplicates_dialog import DuplicatesDialog
@@ -92,6 +92,12 @@ def encode_png(image: QImage) -> bytes:
     return bytes(QByteArray(buffer.data()))
 
 
+def _searchable(path: str) -> bool:
+    """Whether a dropped or pasted path is searched: anything there but a folder. A special
+    file (a FIFO, a device) is handed to the loader too, which says why it is refused."""
+    return os.path.exists(path) and not os.path.isdir(path)
+
+
 def fmt_eta(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -124,6 +130,9 @@ class MainWindow(QMainWindow):
         self._reindex_after = False
         self._export_process: QProcess | None = None
         self.last_sync: SyncReport | None = None
+        self._filter_folders: list[str | None] = [None]
+        """The folder filter's paths by row (item data goes through QString, which drops
+        the bytes of a name that are not valid UTF-8)."""
 
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
@@ -135,7 +144,7 @@ class MainWindow(QMainWindow):
         self.refresh_library()
         if self.library.active_model() is None:
             self.pages.setCurrentWidget(self.first_run)
-        elif index_on_start and self.library.folders():
+        elif index_on_start and self.library.folders() and not self.library.read_only:
             self.start_indexing()
 
     # layout --------------------------------------------------------------------------------
@@ -325,25 +334,33 @@ class MainWindow(QMainWindow):
         status = self.library.status()
         folders = self.library.folders()
         self.library_panel.set_folders(folders, len(status["skipped"]))
-        current = self.folder_filter.currentData()
+        current = self.filter_folder()
+        self._filter_folders = [None, *(folder.path for folder in folders)]
         self.folder_filter.blockSignals(True)
         self.folder_filter.clear()
         self.folder_filter.addItem("All folders", None)
         for folder in folders:
-            self.folder_filter.addItem(os.path.basename(folder.path) or folder.path, folder.path)
-        index = self.folder_filter.findData(current)
-        self.folder_filter.setCurrentIndex(max(index, 0))
+            name = display_path(os.path.basename(folder.path) or folder.path)
+            self.folder_filter.addItem(name, folder.path)
+        if current in self._filter_folders:
+            self.folder_filter.setCurrentIndex(self._filter_folders.index(current))
         self.folder_filter.blockSignals(False)
         self.status_label.setText(self.status_text(status))
         has_model = bool(status["models"])
-        for action in (self.open_action, self.paste_action, self.index_action):
+        for action in (self.open_action, self.paste_action):
             action.setEnabled(has_model)
+        self.index_action.setEnabled(has_model and not status["read_only"])
+        self.add_folder_action.setEnabled(not status["read_only"])
         self.duplicates_action.setEnabled(has_model and status["photos"] > 0)
 
     def status_text(self, status: dict) -> str:
         serving = next((m for m in status["models"] if m["serving"]), None)
         active = next((m for m in status["models"] if m["active"]), None)
         parts = [f"{status['photos']:,} photos"]
+        if status["skipped"]:
+            parts.append(f"{len(status['skipped']):,} skipped")
+        if status["read_only"]:
+            parts.append("read-only library: search only")
         if serving is not None:
             parts.append(f"model: {serving['name']}")
         if active is not None and active["pending"]:
@@ -356,6 +373,7 @@ class MainWindow(QMainWindow):
         return "  ·  ".join(parts)
 
     def show_error(self, message: str) -> None:
+        message = display_path(message)
         self.banner.setText(message)
         self.banner.show()
         self.statusBar().showMessage(message, 8000)
@@ -375,7 +393,7 @@ class MainWindow(QMainWindow):
 
     def search_files(self, paths: list[str]) -> None:
         """Search with photos from disk (several: their combined look)."""
-        names = ", ".join(os.path.basename(p) for p in paths)
+        names = display_path(", ".join(os.path.basename(p) for p in paths))
         self._start_query(
             ActiveQuery(images=list(paths), caption=f"Photos like {names}"),
             load_displays=lambda: [QueryImage(os.path.basename(p), read_preview(p)) for p in paths],
@@ -402,7 +420,7 @@ class MainWindow(QMainWindow):
     def find_similar(self, photos: list[Photo]) -> None:
         """Search with photos already in the library, from their stored descriptors."""
         paths = [p.path for p in photos]
-        names = ", ".join(os.path.basename(p) for p in paths)
+        names = display_path(", ".join(os.path.basename(p) for p in paths))
         self._start_query(
             ActiveQuery(photos=[p.id for p in photos], caption=f"Photos similar to {names}"),
             load_displays=lambda: [QueryImage(os.path.basename(p), read_preview(p)) for p in paths],
@@ -423,7 +441,7 @@ class MainWindow(QMainWindow):
             self.search_files(files)
         elif mime is not None and mime.hasImage():
             self.search_image(QImage(mime.imageData()), "pasted image")
-        elif mime is not None and mime.hasText() and os.path.isfile(mime.text().strip()):
+        elif mime is not None and mime.hasText() and _searchable(mime.text().strip()):
             self.search_files([mime.text().strip()])
         else:
             self.show_error("The clipboard holds no image or image file to search with.")
@@ -440,9 +458,13 @@ class MainWindow(QMainWindow):
         if self.query.images or self.query.photos:
             self._start_query(self.query, load_displays=None)
 
+    def filter_folder(self) -> str | None:
+        """The folder the results are limited to (None: all)."""
+        return self._filter_folders[max(self.folder_filter.currentIndex(), 0)]
+
     def current_filter(self) -> SearchFilter:
         value = self.min_score.value()
-        folder = self.folder_filter.currentData()
+        folder = self.filter_folder()
         date_from = date_to = None
         if self.date_filter.isChecked():
             date_from = self.date_from.date().toString("yyyy-MM-dd")
@@ -559,7 +581,7 @@ class MainWindow(QMainWindow):
         mime = event.mimeData()
         paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
         folders = [p for p in paths if os.path.isdir(p)]
-        files = [p for p in paths if os.path.isfile(p)]
+        files = [p for p in paths if _searchable(p)]
         if folders:
             self.add_folders(folders)
         if files:
@@ -588,7 +610,11 @@ class MainWindow(QMainWindow):
         if self._index_worker is not None:
             self.show_error("Wait for indexing to finish (or cancel it) before removing a folder.")
             return
-        self.library.remove_folder(path)
+        try:
+            self.library.remove_folder(path)
+        except LibraryError as exc:
+            self.show_error(str(exc))
+            return
         self.refresh_library()
         self.rerun()
 
@@ -656,7 +682,7 @@ class MainWindow(QMainWindow):
         )
         if report.offline_folders:
             summary += f"; offline: {', '.join(report.offline_folders)}"
-        self.statusBar().showMessage(summary, 10000)
+        self.statusBar().showMessage(display_path(summary), 10000)
         self.indexing_finished.emit(report)
         if self.query.images or self.query.photos:
             self.rerun()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.descriptor_model import ModelError
 from desktop.core.library import Library, LibraryError
+from desktop.core.paths import display_path
 
 COLUMNS = ("Name", "Dim", "Indexed", "Pending", "State")
 
@@ -90,7 +93,8 @@ class ModelsDialog(QDialog):
         try:
             model = self.library.add_model(path)
         except (ModelError, LibraryError, OSError) as exc:
-            self.message.setText(f"<span style='color:#c33'>Cannot add this model: {exc}</span>")
+            reason = html.escape(display_path(str(exc)))
+            self.message.setText(f"<span style='color:#c33'>Cannot add this model: {reason}</span>")
             return
         self.message.setText(f"Added {model.name}. Select it and press Activate to use it.")
         self.refresh()
@@ -101,7 +105,11 @@ class ModelsDialog(QDialog):
             self.message.setText("Select a model first.")
             return
         model_id = int(item.data(256))
-        self.library.activate_model(model_id)
+        try:
+            self.library.activate_model(model_id)
+        except LibraryError as exc:  # a read-only library
+            self.message.setText(f"<span style='color:#c33'>{html.escape(str(exc))}</span>")
+            return
         self.activated.emit(model_id)
         self.message.setText("Activated: indexing in the background.")
         self.refresh()

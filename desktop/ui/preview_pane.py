@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import html
 import os
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from desktop.core.paths import display_path
 from desktop.core.search import SearchResult
 
 PREVIEW_SIZE = 640
 
 
-def read_preview(path: str, size: int = PREVIEW_SIZE) -> QImage:
-    """A display-size image with EXIF orientation applied (null when unreadable)."""
-    reader = QImageReader(path)
+def read_preview(path: str, size: int | None = PREVIEW_SIZE) -> QImage:
+    """The image, at most `size` pixels wide and high (None: full size), with EXIF
+    orientation applied (null when unreadable or not a regular file, which could block).
+
+    Python reads the file and Qt decodes the bytes: Qt cannot open a file whose name is
+    not valid UTF-8.
+    """
+    if not os.path.isfile(path):
+        return QImage()
+    try:
+        with open(path, "rb") as stream:
+            data = QByteArray(stream.read())
+    except OSError:
+        return QImage()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
     reader.setAutoTransform(True)
     original = reader.size()
-    if original.isValid() and max(original.width(), original.height()) > size:
+    if size is not None and original.isValid() and max(original.width(), original.height()) > size:
         reader.setScaledSize(original.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
     return reader.read()
 
@@ -35,8 +51,9 @@ def human_size(size: int) -> str:
 
 
 class PreviewPane(QWidget):
-    open_requested = Signal(str)
-    reveal_requested = Signal(str)
+    open_requested = Signal(object)
+    """The path, as an object: a str signal argument loses bytes that are not UTF-8."""
+    reveal_requested = Signal(object)
     similar_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -78,12 +95,13 @@ class PreviewPane(QWidget):
             self.image_label.clear()
             return
         photo = result.photo
-        lines = [f"<b>{os.path.basename(photo.path)}</b>", f"similarity {result.score:.3f}"]
+        name = html.escape(display_path(os.path.basename(photo.path)))
+        lines = [f"<b>{name}</b>", f"similarity {result.score:.3f}"]
         if photo.width and photo.height:
             lines.append(f"{photo.width} x {photo.height} pixels, {human_size(photo.size)}")
         if photo.taken_at:
             lines.append(f"taken {photo.taken_at.replace('T', ' ')}")
-        lines.append(f"<span style='color:gray'>{photo.path}</span>")
+        lines.append(f"<span style='color:gray'>{html.escape(display_path(photo.path))}</span>")
         self.details.setText("<br>".join(lines))
         self._show_image()
 

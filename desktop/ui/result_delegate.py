@@ -8,7 +8,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QFont, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from desktop.ui.results_model import PathRole, ScoreRole
+from desktop.core.paths import display_path
+from desktop.ui.results_model import PhotoRole, ScoreRole
 
 PADDING = 6
 TEXT_LINES = 2
@@ -58,7 +59,8 @@ class ResultDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         painter.drawText(score_rect, Qt.AlignmentFlag.AlignCenter, f"{index.data(ScoreRole):.3f}")
         painter.setFont(option.font)
-        name = os.path.basename(index.data(PathRole))
+        # the Photo, not PathRole: a str passed through Qt loses the bytes that are not UTF-8
+        name = display_path(os.path.basename(index.data(PhotoRole).path))
         elided = option.fontMetrics.elidedText(
             name, Qt.TextElideMode.ElideMiddle, option.rect.width() - 2 * PADDING
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from desktop.core.paths import display_path
 from desktop.core.search import SearchResult
 from desktop.ui.thumbnails import ThumbnailProvider
 
@@ -46,11 +47,11 @@ class ResultsModel(QAbstractListModel):
         result = self._results[index.row()]
         photo = result.photo
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{result.score:.3f}\n{os.path.basename(photo.path)}"
+            return f"{result.score:.3f}\n{display_path(os.path.basename(photo.path))}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbnails.pixmap(photo.path) or self.thumbnails.placeholder()
         if role == Qt.ItemDataRole.ToolTipRole:
-            details = [photo.path, f"similarity {result.score:.3f}"]
+            details = [display_path(photo.path), f"similarity {result.score:.3f}"]
             if photo.width and photo.height:
                 details.append(f"{photo.width} x {photo.height}")
             if photo.taken_at:

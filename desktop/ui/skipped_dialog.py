@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 from desktop.core.catalog import Photo
+from desktop.core.paths import display_path
 
 
 class SkippedDialog(QDialog):
@@ -15,8 +16,8 @@ class SkippedDialog(QDialog):
         table = QTableWidget(len(skipped), 2, self)
         table.setHorizontalHeaderLabels(("File", "Reason"))
         for row, photo in enumerate(skipped):
-            table.setItem(row, 0, QTableWidgetItem(photo.path))
-            table.setItem(row, 1, QTableWidgetItem(photo.error))
+            table.setItem(row, 0, QTableWidgetItem(display_path(photo.path)))
+            table.setItem(row, 1, QTableWidgetItem(photo.error))  # stored fit to show
         table.resizeColumnsToContents()
         table.horizontalHeader().setStretchLastSection(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)

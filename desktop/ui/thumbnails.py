@@ -1,5 +1,9 @@
 """Thumbnails for the views: decoded in a thread pool, cached on disk by desktop.core,
-turned into QPixmaps on the GUI thread only, and requested only when a view asks for them."""
+turned into QPixmaps on the GUI thread only, and requested only when a view asks for them.
+
+Paths travel in signals as `object`: a `str` signal argument goes through QString, which
+drops the lone surrogates of a file name that is not valid UTF-8, so the path would change.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,8 @@ MEMORY_CACHE_ITEMS = 2000
 
 
 class _LoadSignals(QObject):
-    loaded = Signal(str, QImage)
-    failed = Signal(str, str)
+    loaded = Signal(object, QImage)
+    failed = Signal(object, str)
 
 
 class _LoadTask(QRunnable):
@@ -39,7 +43,7 @@ class _LoadTask(QRunnable):
 class ThumbnailProvider(QObject):
     """`pixmap(path)` returns the thumbnail when ready, else None and starts loading it."""
 
-    ready = Signal(str)
+    ready = Signal(object)
 
     def __init__(self, cache_dir: Path, size: int, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -14,6 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from desktop.core.paths import display_path
+
 log = logging.getLogger(__name__)
 
 Task = Callable[[Callable[[Any], None], threading.Event], Any]
@@ -43,7 +45,7 @@ class Worker(QRunnable):
             result = self.task(self.signals.progress.emit, self.cancel_event)
         except Exception as exc:  # noqa: BLE001 - reported to the window, never raised into Qt
             log.exception("background task failed")
-            self.signals.error.emit(str(exc) or type(exc).__name__)
+            self.signals.error.emit(display_path(str(exc)) or type(exc).__name__)
         else:
             self.signals.finished.emit(result)
         self.signals.done.emit()
