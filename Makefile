@@ -1,9 +1,11 @@
 # Two commands: `make run` (set up and open the app), `make test` (set up, lint, test).
+# `make test-app` runs the app's tests where torch is not installed, as `make run` sets up.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+APP_VENV := .venv-app
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-app lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +29,18 @@ lint: $(VENV)/.dev-installed
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
 
+$(APP_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(APP_VENV)
+	$(APP_VENV)/bin/pip install -e ".[test]"
+	touch $@
+
+test-app: $(APP_VENV)/.installed
+	QT_QPA_PLATFORM=offscreen $(APP_VENV)/bin/pytest tests/core tests/cli tests/ui tests/test_import_rules.py
+
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/index_throughput.py
 	$(BIN)/python bench/search_latency.py
 	$(BIN)/python bench/train_step.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(APP_VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,4 +1,11 @@
-"""Shared fixtures: the real test photos, an isolated app home, and a tiny exported model."""
+"""Shared fixtures: an isolated app home, photos and a model the tests make, real photos.
+
+The engine, CLI and GUI tests need neither torch nor real photographs: their photos come
+from `tests.photos` and their model from `tests.models`. Tests of what only real labelled
+photographs can show (a learning signal, retrieval figures) take `flowers_dir`, which skips
+with its reason when the photos are absent, and fails instead when
+PHOTO_SEARCH_REQUIRE_TEST_DATA=1 (as CI sets it), so CI cannot pass without them.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +17,16 @@ import pytest
 
 from desktop.core.library import Library
 from desktop.core.paths import app_paths
+from tests.models import write_model
+from tests.photos import make_labelled_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CLASSES, PER_CLASS = 4, 5
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+REQUIRE_TEST_DATA = "PHOTO_SEARCH_REQUIRE_TEST_DATA"
+CLASSES, PER_CLASS = 4, 5
+SPARE_CLASSES = 2
+"""Labels made beyond `photo_folder`'s: photos that are not in the library."""
+MODEL_SIZE, MODEL_DIM = 32, 48
 
 
 @pytest.fixture(autouse=True)
@@ -26,53 +39,46 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def flowers_dir() -> Path:
-    """../shared/data/flowers60: 60 labelled folders of 20 real photos each."""
+    """flowers60 (60 labelled folders of 20 real photos), from PHOTO_SEARCH_TEST_DATA or
+    ../shared/data beside the clone."""
     path = Path(os.environ.get("PHOTO_SEARCH_TEST_DATA", SHARED_DATA)) / "flowers60"
     if not path.is_dir():
-        pytest.fail(f"test photos not found at {path} (set PHOTO_SEARCH_TEST_DATA)")
+        reason = f"real test photos not found at {path} (set PHOTO_SEARCH_TEST_DATA)"
+        if os.environ.get(REQUIRE_TEST_DATA) == "1":
+            pytest.fail(f"{reason}, and {REQUIRE_TEST_DATA}=1 requires them")
+        pytest.skip(reason)
     return path.resolve()  # the library stores resolved paths
 
 
 @pytest.fixture(scope="session")
-def flower_photos(flowers_dir) -> list[Path]:
-    """Every photo of flowers60, sorted."""
-    return sorted(flowers_dir.glob("*/*.jpg"))
+def made_photos(tmp_path_factory) -> list[Path]:
+    """Photos made for the tests, sorted: CLASSES + SPARE_CLASSES labels x PER_CLASS."""
+    root = tmp_path_factory.mktemp("made") / "photos"
+    make_labelled_folder(root, CLASSES + SPARE_CLASSES, PER_CLASS)
+    return sorted(root.glob("*/*.jpg"))
 
 
 @pytest.fixture(scope="session")
-def tiny_export(tmp_path_factory):
-    """A timm vit_tiny_patch16_224 at 64 px with random weights, exported once per session.
-
-    Returns (net, path): the torch network and its ONNX file.
-    """
-    pytest.importorskip("torch")
-    import torch
-
-    from trainer.export import export_onnx
-    from trainer.model import ModelConfig, create_descriptor_net
-
-    torch.manual_seed(0)
-    net = create_descriptor_net(ModelConfig("vit_tiny_patch16_224", input_size=64)).eval()
-    path = tmp_path_factory.mktemp("models") / "tiny.onnx"
-    export_onnx(net, path, name="tiny test model", training={"dataset": "none"})
-    return net, path
-
-
-@pytest.fixture(scope="session")
-def tiny_model_path(tiny_export) -> Path:
-    return tiny_export[1]
+def spare_photos(made_photos) -> list[Path]:
+    """Made photos of labels that `photo_folder` does not hold."""
+    return made_photos[CLASSES * PER_CLASS :]
 
 
 @pytest.fixture
-def photo_folder(tmp_path, flowers_dir) -> Path:
-    """4 flower classes x 5 real photos, copied so tests may change them."""
+def photo_folder(tmp_path, made_photos) -> Path:
+    """CLASSES labelled folders x PER_CLASS photos, copied so tests may change them."""
     root = tmp_path / "photos"
-    for class_dir in sorted(flowers_dir.iterdir())[:CLASSES]:
-        target = root / class_dir.name
-        target.mkdir(parents=True)
-        for photo in sorted(class_dir.glob("*.jpg"))[:PER_CLASS]:
-            shutil.copy2(photo, target / photo.name)
-    return root
+    for photo in made_photos[: CLASSES * PER_CLASS]:
+        (root / photo.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(photo, root / photo.parent.name / photo.name)
+    return root.resolve()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> Path:
+    """A contract model made with the onnx helpers: no torch needed."""
+    path = tmp_path_factory.mktemp("models") / "tiny.onnx"
+    return write_model(path, size=MODEL_SIZE, dim=MODEL_DIM, name="tiny test model")
 
 
 @pytest.fixture

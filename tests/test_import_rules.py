@@ -1,4 +1,4 @@
-"""The desktop app runs where torch cannot be imported (DESIGN.md section 3)."""
+"""The desktop app runs where torch cannot be imported (README, "Layout")."""
 
 from __future__ import annotations
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 import pytest
 
+from desktop.core.library import Library
+from desktop.core.model_contract import file_content_hash
+from desktop.core.paths import app_paths
 from desktop.main import main
+from tests.models import write_model
 
 
 def run(capsys, *args: str) -> tuple[int, object, str]:
@@ -20,19 +25,21 @@ def run(capsys, *args: str) -> tuple[int, object, str]:
     return status, output, captured.err
 
 
-def test_index_all_flowers_then_nothing_then_search(capsys, tmp_path, flowers_dir, tiny_model_path):
+def test_index_everything_then_nothing_then_search(capsys, tmp_path, made_photos, tiny_model_path):
     library = str(tmp_path / "lib")
+    photos = made_photos[0].parents[1]
+    total = len(made_photos)
     status, summary, _ = run(
-        capsys, "index", str(flowers_dir), "--library", library,
+        capsys, "index", str(photos), "--library", library,
         "--model", str(tiny_model_path), "--json",
     )  # fmt: skip
     assert status == 0
-    assert (summary["added"], summary["embedded"], summary["skipped"]) == (1200, 1200, [])
+    assert (summary["added"], summary["embedded"], summary["skipped"]) == (total, total, [])
 
     status, again, _ = run(capsys, "index", "--library", library, "--json")
     assert (again["added"], again["embedded"], again["deleted"]) == (0, 0, 0)
 
-    query = sorted(flowers_dir.glob("*/*.jpg"))[100]
+    query = made_photos[17]
     status, results, _ = run(
         capsys, "search", str(query), "--library", library, "--top-k", "5", "--json"
     )
@@ -43,7 +50,7 @@ def test_index_all_flowers_then_nothing_then_search(capsys, tmp_path, flowers_di
     assert status == 0 and len(similar) == 20 and str(query) not in {r["path"] for r in similar}
 
     status, report, _ = run(capsys, "status", "--library", library, "--json")
-    assert report["photos"] == 1200 and report["models"][0]["indexed"] == 1200
+    assert report["photos"] == total and report["models"][0]["indexed"] == total
     assert report["models"][0]["serving"] and report["folders"][0]["online"]
 
 
@@ -69,17 +76,22 @@ def test_search_filters_and_duplicates(capsys, tmp_path, photo_folder, tiny_mode
     library = str(tmp_path / "lib")
     original = sorted(photo_folder.rglob("*.jpg"))[0]
     shutil.copy(original, photo_folder / "copy.jpg")
-    run(capsys, "index", str(photo_folder), "--library", library,
+    status, summary, _ = run(capsys, "index", str(photo_folder), "--library", library,
         "--model", str(tiny_model_path), "--json")  # fmt: skip
-    second = sorted(photo_folder.iterdir())[1]
+    assert status == 0 and summary["embedded"] == 21
+    status, everything, _ = run(capsys, "search", str(original), "--library", library, "--json")
+    second = photo_folder / "label-001"  # the query is in label-000, with its copy
+    inside = [r for r in everything if r["path"].startswith(str(second) + "/")]
+    assert len(inside) == 5 and not any(r in inside for r in everything[:6])
     status, results, _ = run(
         capsys, "search", str(original), "--library", library, "--folder", str(second),
         "--top-k", "3", "--json",
     )  # fmt: skip
-    assert status == 0 and all(r["path"].startswith(str(second)) for r in results)
+    assert status == 0 and results == inside[:3]
     status, results, _ = run(
         capsys, "search", str(original), "--library", library, "--min-score", "0.999", "--json"
     )
+    assert status == 0
     assert {r["path"] for r in results} == {str(original), str(photo_folder / "copy.jpg")}
     status, groups, _ = run(capsys, "duplicates", "--library", library, "--json")
     assert status == 0
@@ -115,6 +127,29 @@ def test_errors_are_clear_and_exit_2(capsys, tmp_path, args, message):
     assert message in capsys.readouterr().err
 
 
+def test_photo_errors_name_the_photo_and_exit_2(capsys, tmp_path, photo_folder, tiny_model_path):
+    home = tmp_path / "lib"
+    cancel = threading.Event()
+
+    def stop_after_one_batch(update) -> None:
+        if update.phase == "embed":
+            cancel.set()
+
+    with Library(app_paths(home)) as library:
+        model = library.add_model(tiny_model_path)
+        library.add_folder(photo_folder)
+        library.sync(stop_after_one_batch, cancel, batch_size=4)
+        embedded = set(library.catalog.descriptors(model.id)[0].tolist())
+        waiting = [p.path for p in library.catalog.photos() if p.id not in embedded]
+    assert len(embedded) == 4 and len(waiting) == 16  # in the catalog, not embedded yet
+    outside = tmp_path / "elsewhere.jpg"
+    shutil.copy(sorted(photo_folder.rglob("*.jpg"))[0], outside)
+    for photo, message in [(outside, "is not in the library"), (waiting[0], "not indexed yet")]:
+        assert main(["similar", str(photo), "--library", str(home)]) == 2
+        error = capsys.readouterr().err
+        assert message in error and str(photo) in error
+
+
 def test_bad_query_image_is_reported(capsys, tmp_path, tiny_model_path):
     library = str(tmp_path / "lib")
     main(["models", "add", str(tiny_model_path), "--library", library])
@@ -124,7 +159,44 @@ def test_bad_query_image_is_reported(capsys, tmp_path, tiny_model_path):
     assert "not an image" in capsys.readouterr().err
 
 
-def test_check_model(capsys, tiny_model_path):
+def test_check_model(capsys, tiny_model_path, tmp_path):
     status, info, _ = run(capsys, "check-model", str(tiny_model_path), "--json")
     assert status == 0
-    assert info["descriptor_dim"] == 192 and info["architecture"] == "vit_tiny_patch16_224"
+    assert info["descriptor_dim"] == 48 and info["architecture"] == "pixel-projection"
+    assert info["content_hash"] == file_content_hash(tiny_model_path)
+    unnormalised = write_model(tmp_path / "raw.onnx", head="raw")
+    status, _, error = run(capsys, "check-model", str(unnormalised))
+    assert status == 2 and "not L2-normalised" in error
+
+
+def test_models_activate_switches_searches_once_indexed(
+    capsys, tmp_path, photo_folder, tiny_model_path
+):
+    library = str(tmp_path / "lib")
+    status, _, _ = run(capsys, "index", str(photo_folder), "--library", library,
+        "--model", str(tiny_model_path), "--json")  # fmt: skip
+    assert status == 0
+    query = str(sorted(photo_folder.rglob("*.jpg"))[5])
+    _, before, _ = run(capsys, "search", query, "--library", library, "--json")
+    second = write_model(tmp_path / "second.onnx", seed=123, size=32, dim=48, name="second")
+    status, added, _ = run(capsys, "models", "add", str(second), "--library", library, "--json")
+    assert status == 0 and added["id"] == 2
+    status, _, error = run(capsys, "models", "activate", "9", "--library", library)
+    assert status == 2 and "no model with id 9" in error
+
+    status, _, _ = run(capsys, "models", "activate", "2", "--library", library, "--json")
+    assert status == 0
+    _, models, _ = run(capsys, "models", "list", "--library", library, "--json")
+    flags = {m["id"]: (m["active"], m["serving"], m["indexed"]) for m in models}
+    assert flags == {1: (False, True, 20), 2: (True, False, 0)}
+    _, still, _ = run(capsys, "search", query, "--library", library, "--json")
+    assert still == before  # the old model answers until the new one is indexed
+
+    status, summary, _ = run(capsys, "index", "--library", library, "--json")
+    assert status == 0 and summary["embedded"] == 20
+    _, report, _ = run(capsys, "status", "--library", library, "--json")
+    flags = {m["id"]: (m["active"], m["serving"], m["indexed"]) for m in report["models"]}
+    assert flags == {1: (False, False, 20), 2: (True, True, 20)}
+    _, after, _ = run(capsys, "search", query, "--library", library, "--json")
+    assert after[0] == {"path": query, "score": pytest.approx(1, abs=1e-4)}
+    assert [r["score"] for r in after[1:]] != [r["score"] for r in before[1:]]

@@ -17,7 +17,8 @@ from desktop.core.library import Library
 from desktop.core.paths import app_paths
 from tests.conftest import REPO_ROOT
 
-CLASSES = 24
+COPIES = 16
+"""Each made photo appears this many times: 480 files, long enough a run to kill midway."""
 
 
 def start_index(folder: Path, home: Path, model: Path) -> subprocess.Popen:
@@ -68,12 +69,13 @@ def kill_when(process: subprocess.Popen, home: Path, at_least: int, timeout: flo
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_sigkill_at_several_points_then_resume(tmp_path, flowers_dir, tiny_model_path):
+def test_sigkill_at_several_points_then_resume(tmp_path, made_photos, tiny_model_path):
     folder = tmp_path / "photos"
-    folder.mkdir()
-    for class_dir in sorted(flowers_dir.iterdir())[:CLASSES]:
-        os.symlink(class_dir, folder / class_dir.name)
-    total = CLASSES * 20
+    for copy in range(COPIES):
+        (folder / f"copy-{copy:02d}").mkdir(parents=True)
+        for photo in made_photos:
+            os.symlink(photo, folder / f"copy-{copy:02d}" / f"{photo.parent.name}-{photo.name}")
+    total = COPIES * len(made_photos)
 
     reference_home = tmp_path / "reference"
     uninterrupted = start_index(folder, reference_home, tiny_model_path)

@@ -2,74 +2,28 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto
 
 from desktop.core import model_contract as contract
-from desktop.core.descriptor_model import DescriptorModel, ModelError
+from desktop.core.descriptor_model import DescriptorModel, ModelError, check_model_file
 from desktop.core.images import load_input
+from tests.models import contract_metadata, write_model
 
 SIZE, DIM = 8, 4
 
 
 def good_metadata(**overrides: str) -> dict[str, str]:
-    values = {
-        contract.KEY_FORMAT_VERSION: contract.FORMAT_VERSION,
-        contract.KEY_MODEL_NAME: "hand-made",
-        contract.KEY_ARCHITECTURE: "matmul",
-        contract.KEY_DESCRIPTOR_DIM: str(DIM),
-        contract.KEY_INPUT_SIZE: str(SIZE),
-        contract.KEY_RESIZE_SIZE: str(SIZE),
-        contract.KEY_INTERPOLATION: "bicubic",
-        contract.KEY_TRAINING: json.dumps({"dataset": None}),
-        contract.KEY_CONTENT_HASH: "0" * 64,
-    }
-    values.update(overrides)
-    return values
+    return {**contract_metadata(name="hand-made", dim=DIM, input_size=SIZE), **overrides}
 
 
-def write_model(
-    path,
-    *,
-    input_name=contract.INPUT_NAME,
-    input_type=TensorProto.UINT8,
-    input_shape=("batch", SIZE, SIZE, 3),
-    output_name=contract.OUTPUT_NAME,
-    output_dim=DIM,
-    metadata=None,
-    drop_keys=(),
-):
-    """A small valid-looking graph: cast, flatten, project, L2-normalise."""
-    weight = np.random.default_rng(0).normal(size=(SIZE * SIZE * 3, output_dim)).astype(np.float32)
-    nodes = [
-        helper.make_node("Cast", [input_name], ["x"], to=TensorProto.FLOAT),
-        helper.make_node("Flatten", ["x"], ["flat"], axis=1),
-        helper.make_node("MatMul", ["flat", "w"], ["proj"]),
-        helper.make_node("LpNormalization", ["proj"], [output_name], axis=1, p=2),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info(input_name, input_type, list(input_shape))],
-        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["batch", output_dim])],
-        [numpy_helper.from_array(weight, "w")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    for key, value in (metadata or good_metadata()).items():
-        if key not in drop_keys:
-            entry = model.metadata_props.add()
-            entry.key, entry.value = key, value
-    onnx.save(model, str(path))
-    return path
+def write_small(path, **kwargs):
+    return write_model(path, size=SIZE, dim=DIM, **kwargs)
 
 
 def test_hand_made_valid_model_embeds(tmp_path):
-    model = DescriptorModel(write_model(tmp_path / "ok.onnx"))
+    model = DescriptorModel(write_small(tmp_path / "ok.onnx", name="hand-made"))
     images = np.random.default_rng(1).integers(0, 256, (3, SIZE, SIZE, 3), np.uint8)
     descriptors = model.embed(images)
     assert descriptors.shape == (3, DIM) and descriptors.dtype == np.float32
@@ -77,22 +31,20 @@ def test_hand_made_valid_model_embeds(tmp_path):
     assert model.info.name == "hand-made"
 
 
-def test_exported_tiny_vit_embeds_real_photos(tiny_model_path, flower_photos):
+def test_model_embeds_photos_alone_or_in_a_batch(tiny_model_path, made_photos):
     model = DescriptorModel(tiny_model_path, threads=1)
     info = model.info
-    assert (info.architecture, info.descriptor_dim) == ("vit_tiny_patch16_224", 192)
-    assert info.input_spec.input_size == 64
-    descriptors = model.embed_images(flower_photos[:5])
-    assert descriptors.shape == (5, 192)
+    assert (info.architecture, info.descriptor_dim) == ("pixel-projection", 48)
+    descriptors = model.embed_images(made_photos[:5])
+    assert descriptors.shape == (5, 48)
     assert np.allclose(np.linalg.norm(descriptors, axis=1), 1.0, atol=1e-5)
-    # batch of one equals the same photo inside a batch
-    single = model.embed(load_input(flower_photos[2], info.input_spec)[None])
+    single = model.embed(load_input(made_photos[2], info.input_spec)[None])
     assert np.allclose(single[0], descriptors[2], atol=1e-5)
-    assert model.embed_images([]).shape == (0, 192)
+    assert model.embed_images([]).shape == (0, 48)
 
 
 def test_embed_rejects_wrong_arrays(tmp_path):
-    model = DescriptorModel(write_model(tmp_path / "ok.onnx"))
+    model = DescriptorModel(write_small(tmp_path / "ok.onnx"))
     with pytest.raises(ValueError, match="uint8 batch"):
         model.embed(np.zeros((1, SIZE, SIZE, 3), np.float32))
     with pytest.raises(ValueError, match="uint8 batch"):
@@ -131,6 +83,38 @@ def test_not_onnx(tmp_path):
     ],
 )
 def test_contract_violations_are_named(tmp_path, kwargs, message):
-    path = write_model(tmp_path / "bad.onnx", **kwargs)
+    path = write_small(tmp_path / "bad.onnx", **kwargs)
     with pytest.raises(ModelError, match=message):
         DescriptorModel(path)
+
+
+def test_an_honest_model_file_passes_the_full_check(tmp_path):
+    info = check_model_file(write_small(tmp_path / "ok.onnx")).info
+    assert info.content_hash == contract.file_content_hash(tmp_path / "ok.onnx")
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        ("raw", "not L2-normalised"),
+        ("nan", "not finite"),
+        ("constant", "ignores its input"),
+    ],
+)
+def test_outputs_that_break_the_contract_are_refused(tmp_path, head, message):
+    path = write_small(tmp_path / f"{head}.onnx", head=head)
+    DescriptorModel(path)  # the graph and metadata alone look fine
+    with pytest.raises(ModelError, match=message):
+        check_model_file(path)
+
+
+def test_the_content_hash_is_computed_not_read(tmp_path):
+    """A file that claims another model's hash is refused: it is a different model."""
+    original = write_small(tmp_path / "original.onnx", seed=1)
+    claimed = DescriptorModel(original).info.content_hash
+    impostor = write_small(
+        tmp_path / "impostor.onnx", seed=2, metadata={contract.KEY_CONTENT_HASH: claimed}
+    )
+    assert DescriptorModel(impostor).info.content_hash == claimed
+    with pytest.raises(ModelError, match="changed after it was exported"):
+        check_model_file(impostor)

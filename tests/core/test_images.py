@@ -21,6 +21,7 @@ from desktop.core.images import (
     open_image,
     prepare_input,
 )
+from tests.photos import PHOTO_SIZE
 
 SPEC = InputSpec(input_size=32, resize_size=36)
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -33,15 +34,15 @@ def two_halves(width: int, height: int) -> Image.Image:
     return image
 
 
-def test_real_photo_gives_uint8_crop(flower_photos):
-    pixels = load_input(flower_photos[0], InputSpec(224, 256))
+def test_real_photo_gives_uint8_crop(made_photos):
+    pixels = load_input(made_photos[0], InputSpec(224, 256))
     assert pixels.dtype == np.uint8
     assert pixels.shape == (224, 224, 3)
     assert pixels.std() > 10  # a real photo, not a flat fill
 
 
-def test_path_bytes_stream_and_pil_inputs_agree(flower_photos):
-    path = flower_photos[3]
+def test_path_bytes_stream_and_pil_inputs_agree(made_photos):
+    path = made_photos[3]
     data = path.read_bytes()
     from_path = load_input(path, SPEC)
     assert np.array_equal(from_path, load_input(str(path), SPEC))
@@ -143,8 +144,8 @@ def test_decompression_bomb_is_refused(tmp_path, size):
         load_input(path, SPEC)
 
 
-def test_truncated_jpeg(tmp_path, flower_photos):
-    data = flower_photos[0].read_bytes()
+def test_truncated_jpeg(tmp_path, made_photos):
+    data = made_photos[0].read_bytes()
     path = tmp_path / "truncated.jpg"
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(CorruptImageError, match="truncated"):
@@ -166,8 +167,8 @@ def test_missing_file_and_folder(tmp_path):
         load_input(tmp_path, SPEC)
 
 
-def test_jpeg_draft_mode_decodes_large_photos_smaller(tmp_path, flower_photos):
-    with Image.open(flower_photos[0]) as photo:
+def test_jpeg_draft_mode_decodes_large_photos_smaller(tmp_path, made_photos):
+    with Image.open(made_photos[0]) as photo:
         big = photo.convert("RGB").resize((4000, 3000))
     path = tmp_path / "camera.jpg"
     big.save(path, quality=90)
@@ -193,10 +194,10 @@ def test_extreme_aspect_ratio_is_cheap():
     assert pixels.shape == (224, 224, 3)
 
 
-def test_resize_crop_matches_resize_then_crop(flower_photos):
+def test_resize_crop_matches_resize_then_crop(made_photos):
     """The box-resize equals the textbook resize-shorter-side then centre-crop."""
     spec = InputSpec(224, 256)
-    with Image.open(flower_photos[5]) as photo:
+    with Image.open(made_photos[5]) as photo:
         photo = photo.convert("RGB")
     width, height = photo.size
     scale = spec.resize_size / min(width, height)
@@ -219,7 +220,7 @@ def test_decode_photo_reports_displayed_size_and_exif_date(tmp_path):
     assert decoded.info.taken_at == "2023-05-17T08:09:10"
 
 
-def test_decode_photo_without_exif(flower_photos):
-    info = decode_photo(flower_photos[0], SPEC).info
-    assert min(info.width, info.height) == 256
+def test_decode_photo_without_exif(made_photos):
+    info = decode_photo(made_photos[0], SPEC).info
+    assert (info.width, info.height) == PHOTO_SIZE
     assert info.taken_at is None

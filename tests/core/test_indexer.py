@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from desktop.core.library import Library
-from desktop.core.paths import app_paths
-from tests.conftest import CLASSES, PER_CLASS
+from tests.conftest import CLASSES, PER_CLASS, REPO_ROOT
+from tests.photos import PHOTO_SIZE
 
 TOTAL = CLASSES * PER_CLASS
 
@@ -35,7 +40,7 @@ def test_first_sync_indexes_everything_and_second_embeds_nothing(library, photo_
         0,
     )
     photo = library.catalog.photos()[0]
-    assert photo.width and photo.height and min(photo.width, photo.height) == 256
+    assert (photo.width, photo.height) == PHOTO_SIZE
 
 
 def test_rename_and_move_keep_descriptors(library, photo_folder):
@@ -61,13 +66,13 @@ def test_rename_and_move_keep_descriptors(library, photo_folder):
     assert np.array_equal(after[str(moved_to)], before[str(moved_from)])
 
 
-def test_changed_content_is_re_embedded_but_touch_is_not(library, photo_folder, flower_photos):
+def test_changed_content_is_re_embedded_but_touch_is_not(library, photo_folder, made_photos):
     library.add_folder(photo_folder)
     library.sync()
     photos = sorted(photo_folder.rglob("*.jpg"))
     changed, touched = photos[0], photos[1]
     before = descriptors_by_path(library)
-    shutil.copyfile(flower_photos[-1], changed)  # a different photo under the same name
+    shutil.copyfile(made_photos[-1], changed)  # a different photo under the same name
     os.utime(touched, ns=(1_000_000_000, 1_000_000_000))
     report = library.sync()
     assert (report.changed, report.embedded, report.added, report.deleted) == (1, 1, 0, 0)
@@ -76,12 +81,12 @@ def test_changed_content_is_re_embedded_but_touch_is_not(library, photo_folder, 
     assert np.array_equal(after[str(touched)], before[str(touched)])
 
 
-def test_deleted_and_added(library, photo_folder, flower_photos):
+def test_deleted_and_added(library, photo_folder, made_photos):
     library.add_folder(photo_folder)
     library.sync()
     gone = sorted(photo_folder.rglob("*.jpg"))[3]
     gone.unlink()
-    shutil.copy(flower_photos[-1], photo_folder / "new.jpg")
+    shutil.copy(made_photos[-1], photo_folder / "new.jpg")
     report = library.sync()
     assert (report.added, report.deleted, report.embedded) == (1, 1, 1)
     paths = set(descriptors_by_path(library))
@@ -137,11 +142,32 @@ def test_progress_reports_rate_and_eta(library, photo_folder):
     assert embeds[0].eta_s > 0 and embeds[-1].eta_s == 0
 
 
-def test_photos_from_two_processes_view_the_same_catalog(library, photo_folder):
-    """A second Library on the same home (another window or the CLI) sees the index."""
+def photo_search(home: Path, *args: str):
+    """The CLI in a process of its own, on the library at `home`; its --json output."""
+    command = [sys.executable, "-m", "desktop", *args, "--library", str(home), "--json"]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_photos_from_two_processes_view_the_same_catalog(
+    library, photo_folder, spare_photos, tmp_path
+):
+    """The CLI in another process and this open Library see one catalog, both ways."""
     library.add_folder(photo_folder)
     library.sync()
-    with Library(app_paths()) as other:
-        photo = other.catalog.photos()[0]
-        assert other.similar_to([photo], top=1)[0].photo.path != photo.path
-        assert other.status()["photos"] == TOTAL
+    home = library.paths.data.parent
+    photo = sorted(photo_folder.rglob("*.jpg"))[7]
+    here = library.similar_to([photo], top=5)
+    there = photo_search(home, "similar", str(photo), "--top-k", "5")
+    assert [r["path"] for r in there] == [r.photo.path for r in here]
+    assert [r["score"] for r in there] == pytest.approx([r.score for r in here], abs=1e-5)
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    for number, spare in enumerate(spare_photos):
+        shutil.copy(spare, extra / f"{number:02d}.jpg")
+    assert photo_search(home, "index", str(extra))["embedded"] == len(spare_photos)
+    assert library.status()["photos"] == TOTAL + len(spare_photos)  # seen from here
+    hit = library.search_images([spare_photos[3]], top=1)[0]
+    assert hit.photo.path == str(extra / "03.jpg") and hit.score > 0.9999

@@ -22,4 +22,6 @@ def test_platform_folders_without_override(monkeypatch):
 
 
 def test_resource_path_points_into_resources():
-    assert resource_path("x.svg") == Path(__file__).resolve().parents[2] / "resources" / "x.svg"
+    icon = resource_path("icon.svg")  # the window's icon
+    assert icon == Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
+    assert icon.is_file() and b"<svg" in icon.read_bytes()

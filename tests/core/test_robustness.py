@@ -28,14 +28,14 @@ def jpeg_bytes(image: Image.Image, **options) -> bytes:
     return buffer.getvalue()
 
 
-def photo(flower: Path, size=(320, 240)) -> Image.Image:
-    with Image.open(flower) as image:
+def photo(source: Path, size=(320, 240)) -> Image.Image:
+    with Image.open(source) as image:
         return image.convert("RGB").resize(size)
 
 
-def make_bad_inputs(root: Path, flower: Path) -> tuple[set[str], set[str]]:
+def make_bad_inputs(root: Path, source: Path) -> tuple[set[str], set[str]]:
     """Write the awkward files; returns (names that must be skipped, names that must index)."""
-    real = flower.read_bytes()
+    real = source.read_bytes()
     must_skip = {
         "zero-bytes.jpg": b"",
         "truncated-half.jpg": real[: len(real) // 2],
@@ -45,7 +45,7 @@ def make_bad_inputs(root: Path, flower: Path) -> tuple[set[str], set[str]]:
         "noise.webp": np.random.default_rng(0).bytes(5000),
         "bomb.png": png_header_only(100_000, 100_000),
         "over-cap.png": png_header_only(12_000, 10_000),
-        "truncated.bmp": (lambda b: b[: len(b) // 3])(_saved(photo(flower), "BMP")),
+        "truncated.bmp": (lambda b: b[: len(b) // 3])(_saved(photo(source), "BMP")),
         "jpeg-magic-then-garbage.jpg": b"\xff\xd8\xff\xe0" + b"\x00" * 300,
     }
     for name, data in must_skip.items():
@@ -58,26 +58,26 @@ def make_bad_inputs(root: Path, flower: Path) -> tuple[set[str], set[str]]:
         "deep-16bit.png": _saved(
             Image.fromarray((np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)), "PNG"
         ),
-        "cmyk.jpg": _saved(photo(flower).convert("CMYK"), "JPEG"),
-        "palette.gif": _saved(photo(flower).convert("P"), "GIF"),
-        "alpha.png": _saved(photo(flower).convert("RGBA"), "PNG"),
-        "gray-alpha.png": _saved(photo(flower).convert("LA"), "PNG"),
-        "one-bit.bmp": _saved(photo(flower).convert("1"), "BMP"),
+        "cmyk.jpg": _saved(photo(source).convert("CMYK"), "JPEG"),
+        "palette.gif": _saved(photo(source).convert("P"), "GIF"),
+        "alpha.png": _saved(photo(source).convert("RGBA"), "PNG"),
+        "gray-alpha.png": _saved(photo(source).convert("LA"), "PNG"),
+        "one-bit.bmp": _saved(photo(source).convert("1"), "BMP"),
         "deep.tiff": _saved(
             Image.fromarray((np.arange(32 * 32).reshape(32, 32) * 60).astype(np.uint16)), "TIFF"
         ),
-        "bad-exif.jpg": jpeg_bytes(photo(flower), exif=b"Exif\x00\x00not-a-tiff-header"),
-        "rotated-8.jpg": jpeg_bytes(photo(flower), exif=_orientation(8)),
+        "bad-exif.jpg": jpeg_bytes(photo(source), exif=b"Exif\x00\x00not-a-tiff-header"),
+        "rotated-8.jpg": jpeg_bytes(photo(source), exif=_orientation(8)),
         "фото 写真.jpg": real,
         "name with spaces.jpg": real,
         "line\nbreak.jpg": real,
         "UPPER.JPG": real,
-        "png-named.jpg": _saved(photo(flower), "PNG"),
+        "png-named.jpg": _saved(photo(source), "PNG"),
         "trailing-garbage.jpg": real + b"\x00garbage after the end marker" * 10,
-        "photo.webp": _saved(photo(flower), "WEBP"),
-        "grayscale.jpg": _saved(photo(flower).convert("L"), "JPEG"),
+        "photo.webp": _saved(photo(source), "WEBP"),
+        "grayscale.jpg": _saved(photo(source).convert("L"), "JPEG"),
     }
-    frames = [photo(flower), photo(flower).transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    frames = [photo(source), photo(source).transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
     must_index["animated.gif"] = _saved(frames[0], "GIF", save_all=True, append_images=frames[1:])
     for name, data in must_index.items():
         (root / name).write_bytes(data)
@@ -109,10 +109,10 @@ def _orientation(value: int) -> Image.Exif:
     return exif
 
 
-def test_thirty_bad_inputs_are_skipped_or_indexed(library, photo_folder, flower_photos):
+def test_thirty_bad_inputs_are_skipped_or_indexed(library, photo_folder, made_photos):
     bad = photo_folder / "bad"
     bad.mkdir()
-    must_skip, must_index = make_bad_inputs(bad, flower_photos[0])
+    must_skip, must_index = make_bad_inputs(bad, made_photos[0])
     assert len(must_skip) + len(must_index) >= 30
     library.add_folder(photo_folder)
     report = library.sync(batch_size=7)
@@ -140,18 +140,18 @@ def test_thirty_bad_inputs_are_skipped_or_indexed(library, photo_folder, flower_
     assert library.catalog.descriptor_count(model_id) == real_photos + len(must_index)
 
 
-def test_a_skipped_file_that_is_fixed_gets_indexed(library, photo_folder, flower_photos):
+def test_a_skipped_file_that_is_fixed_gets_indexed(library, photo_folder, made_photos):
     broken = photo_folder / "later.jpg"
-    broken.write_bytes(flower_photos[0].read_bytes()[:500])
+    broken.write_bytes(made_photos[0].read_bytes()[:500])
     library.add_folder(photo_folder)
     assert [Path(p).name for p, _ in library.sync().skipped] == ["later.jpg"]
-    shutil.copyfile(flower_photos[0], broken)
+    shutil.copyfile(made_photos[0], broken)
     report = library.sync()
     assert (report.changed, report.embedded, report.skipped) == (1, 1, [])
     assert library.catalog.photo_by_path(str(broken)).error is None
 
 
-def test_files_deleted_or_replaced_between_scan_and_decode(library, photo_folder, flower_photos):
+def test_files_deleted_or_replaced_between_scan_and_decode(library, photo_folder, made_photos):
     """The embed phase finds some files gone or different from what the scan saw."""
     library.add_folder(photo_folder)
     later = sorted(photo_folder.rglob("*.jpg"))[-6:]
@@ -162,7 +162,7 @@ def test_files_deleted_or_replaced_between_scan_and_decode(library, photo_folder
             for path in deleted:
                 path.unlink()
             for path in replaced:
-                shutil.copyfile(flower_photos[-1], path)
+                shutil.copyfile(made_photos[-1], path)
 
     report = library.sync(progress, batch_size=4)
     assert {Path(p) for p, _ in report.skipped} == set(deleted)
@@ -174,7 +174,7 @@ def test_files_deleted_or_replaced_between_scan_and_decode(library, photo_folder
     assert library.catalog.descriptor_count(model_id) == 20 - 3
     ids, vectors = library.catalog.descriptors(model_id)
     by_path = {library.catalog.photo(int(i)).path: v for i, v in zip(ids, vectors, strict=True)}
-    reference = library.runner(library.active_model()).embed_images([flower_photos[-1]])[0]
+    reference = library.runner(library.active_model()).embed_images([made_photos[-1]])[0]
     for path in replaced:
         assert np.allclose(by_path[str(path)], reference, atol=1e-5)
 
@@ -198,14 +198,14 @@ def run_cli(args: list[str]) -> subprocess.CompletedProcess:
     )
 
 
-def test_unreadable_files_and_folders(tmp_path, tiny_model_path, flower_photos):
+def test_unreadable_files_and_folders(tmp_path, tiny_model_path, made_photos):
     photos, home = tmp_path / "photos", tmp_path / "home"
     (photos / "open").mkdir(parents=True)
     (photos / "locked").mkdir()
-    for flower in flower_photos[:3]:
-        shutil.copy(flower, photos / "open" / flower.name)
-        shutil.copy(flower, photos / "locked" / flower.name)
-    shutil.copy(flower_photos[5], photos / "open" / "secret.jpg")
+    for source in made_photos[:3]:
+        shutil.copy(source, photos / "open" / source.name)
+        shutil.copy(source, photos / "locked" / source.name)
+    shutil.copy(made_photos[5], photos / "open" / "secret.jpg")
     model_args = ["--model", str(tiny_model_path)]
     first = run_cli(["index", str(photos), "--library", str(home), *model_args, "--json"])
     assert first.returncode == 0, first.stderr
@@ -214,8 +214,8 @@ def test_unreadable_files_and_folders(tmp_path, tiny_model_path, flower_photos):
     (photos / "locked").chmod(0)
     (photos / "open" / "secret.jpg").chmod(0)
     os.utime(photos / "open" / "secret.jpg")  # changed, so it must be read again
-    shutil.copy(flower_photos[9], photos / "open" / "new.jpg")
-    (photos / "open" / "newer-but-locked.jpg").write_bytes(flower_photos[10].read_bytes())
+    shutil.copy(made_photos[9], photos / "open" / "new.jpg")
+    (photos / "open" / "newer-but-locked.jpg").write_bytes(made_photos[10].read_bytes())
     (photos / "open" / "newer-but-locked.jpg").chmod(0)
     try:
         second = run_cli(["index", "--library", str(home), "--json"])

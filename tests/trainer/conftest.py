@@ -1,4 +1,4 @@
-"""Trainer fixtures: small real photo folders, tiny configurations, image writers."""
+"""Trainer fixtures: a tiny exported ViT, labelled folders, tiny configurations, image writers."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from tests.photos import make_labelled_folder
 from trainer.config import FinetuneConfig
+from trainer.export import export_onnx
+from trainer.model import ModelConfig, create_descriptor_net
 
 TINY_MODEL = {"arch": "vit_tiny_patch16_224", "input_size": 32, "model_kwargs": {"depth": 1}}
 
@@ -37,16 +41,20 @@ def write_photo(path: Path, size: tuple[int, int] = (40, 30), seed: int = 0) -> 
     return path
 
 
-def link_flowers(flowers_dir: Path, target: Path, classes: int, photos: int) -> Path:
-    """`classes` labels x `photos` real flowers60 photos, as symlinks under `target`."""
-    for class_dir in sorted(p for p in flowers_dir.iterdir() if p.is_dir())[:classes]:
-        (target / class_dir.name).mkdir(parents=True)
-        for photo in sorted(class_dir.glob("*.jpg"))[:photos]:
-            (target / class_dir.name / photo.name).symlink_to(photo)
-    return target
+@pytest.fixture(scope="session")
+def tiny_export(tmp_path_factory):
+    """A timm vit_tiny_patch16_224 at 64 px with random weights, exported once per session.
+
+    Returns (net, path): the torch network and its ONNX file.
+    """
+    torch.manual_seed(0)
+    net = create_descriptor_net(ModelConfig("vit_tiny_patch16_224", input_size=64)).eval()
+    path = tmp_path_factory.mktemp("models") / "tiny-vit.onnx"
+    export_onnx(net, path, name="tiny test model", training={"dataset": "none"})
+    return net, path
 
 
 @pytest.fixture(scope="session")
-def small_flowers(tmp_path_factory, flowers_dir) -> Path:
-    """8 labels x 6 real photos: a labelled folder as a user hands it to `finetune`."""
-    return link_flowers(flowers_dir, tmp_path_factory.mktemp("small") / "flowers", 8, 6)
+def small_labelled(tmp_path_factory) -> Path:
+    """8 labels x 6 made photos: a labelled folder as a user hands it to `finetune`."""
+    return make_labelled_folder(tmp_path_factory.mktemp("small") / "labelled", 8, 6)

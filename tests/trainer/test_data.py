@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from desktop.core.images import InputSpec, load_input
+from desktop.core.library import Library
+from desktop.core.paths import app_paths
 from trainer.data.benchmarks import (
     QueryGallery,
     load_cub,
@@ -64,8 +66,8 @@ def test_a_folder_without_labels_is_an_error(tmp_path):
         scan_labelled_folder(tmp_path / "missing")
 
 
-def test_class_disjoint_split_holds_out_the_last_labels(small_flowers):
-    images = scan_labelled_folder(small_flowers)
+def test_class_disjoint_split_holds_out_the_last_labels(small_labelled):
+    images = scan_labelled_folder(small_labelled)
     train, held_out = split_classes(images, 0.25)
     assert train.class_names == images.class_names[:6]
     assert held_out.class_names == images.class_names[6:]
@@ -136,8 +138,8 @@ def test_missing_photos_and_lists_fail_with_a_clear_message(tmp_path):
 SPEC = InputSpec(input_size=32, resize_size=36, interpolation="bicubic")
 
 
-def test_train_view_is_a_pure_function_of_the_seed(flower_photos):
-    photo = flower_photos[0]
+def test_train_view_is_a_pure_function_of_the_seed(made_photos):
+    photo = made_photos[0]
     a = load_train_view(photo, SPEC, np.random.default_rng(5))
     b = load_train_view(photo, SPEC, np.random.default_rng(5))
     views = [load_train_view(photo, SPEC, np.random.default_rng(s)) for s in range(8)]
@@ -166,10 +168,35 @@ def test_random_crop_flip_equals_resize_then_crop_then_flip():
     assert 0 < flips < 12
 
 
-def test_eval_view_is_the_apps_loader(flower_photos):
-    assert np.array_equal(
-        load_eval_view(flower_photos[3], SPEC), load_input(flower_photos[3], SPEC)
-    )
+def test_eval_view_is_what_the_app_indexes(tmp_path, tiny_model_path):
+    """A large (draft-decoded) JPEG stored sideways with an EXIF rotation: the trainer's
+    eval view gives the descriptor the app stored, and it is the upright photo."""
+    y, x = np.mgrid[0:400, 0:600]
+    pixels = np.stack([x * 255 // 599, y * 255 // 399, 128 + (x - y) // 8], axis=2)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 600x400, shown 400x600: rotate 90 degrees clockwise
+    photo = tmp_path / "photos" / "sideways.jpg"
+    photo.parent.mkdir()
+    Image.fromarray(pixels.astype(np.uint8)).save(photo, quality=95, exif=exif)
+    with Library(app_paths()) as library:
+        model = library.add_model(tiny_model_path)
+        library.add_folder(photo.parent)
+        library.sync()
+        _, stored = library.catalog.descriptors(model.id)
+        runner = library.runner(model)
+        view = load_eval_view(photo, runner.input_spec)
+        np.testing.assert_allclose(runner.embed(view[None]), stored, rtol=0, atol=1e-6)
+    spec = runner.input_spec
+    with Image.open(photo) as image:
+        upright = ImageOps.exif_transpose(image.convert("RGB"))  # full decode, no draft
+    assert upright.size == (400, 600)
+    side = spec.resize_size
+    resized = upright.resize((side, side * 3 // 2), Image.Resampling.BICUBIC)
+    top, left = (side * 3 // 2 - spec.input_size) // 2, (side - spec.input_size) // 2
+    expected = np.asarray(resized, np.int16)[
+        top : top + spec.input_size, left : left + spec.input_size
+    ]
+    assert np.abs(view.astype(np.int16) - expected).mean() < 2
 
 
 def test_eval_view_crops_the_query_box(tmp_path):
@@ -181,8 +208,8 @@ def test_eval_view_crops_the_query_box(tmp_path):
     assert (view[..., 0] > 250).all() and (view[..., 1] < 5).all()
 
 
-def test_datasets_return_uint8_views_and_labels(small_flowers):
-    images = scan_labelled_folder(small_flowers)
+def test_datasets_return_uint8_views_and_labels(small_labelled):
+    images = scan_labelled_folder(small_labelled)
     view, label = TrainViews(images, SPEC)[(7, 123)]
     assert view.shape == (32, 32, 3) and view.dtype == torch.uint8
     assert label == images.labels[7]

@@ -32,7 +32,7 @@ def test_evaluate_writes_the_protocols_metrics(dataset, tiny_model_path, tmp_pat
     assert metrics["dataset"] == dataset and metrics["model"] == str(tiny_model_path)
     assert all(0.0 <= metrics[key] <= 1.0 for key in keys)
     printed = capsys.readouterr().out
-    assert "tiny test model (ONNX, 192-d)" in printed and "%" in printed
+    assert "tiny test model (ONNX, 48-d)" in printed and "%" in printed
 
 
 def test_evaluate_a_checkpoint_on_revisited_paris(tmp_path, capsys):

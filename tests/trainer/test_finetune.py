@@ -88,12 +88,12 @@ def test_exported_model_carries_the_training_summary(flowers_run):
     assert training["metrics"]["after"]["recall@1"] == report["after"]["recall@1"]
 
 
-def test_evaluate_onnx_and_checkpoint_agree(flowers_run, small_flowers, tmp_path, capsys):
+def test_evaluate_onnx_and_checkpoint_agree(flowers_run, small_labelled, tmp_path, capsys):
     run_dir, _ = flowers_run
     results = {}
     for model in ("model.onnx", "checkpoint.pt"):
         out = tmp_path / f"{model}.json"
-        arguments = ["--dataset", "folder", "--root", str(small_flowers), "--json", str(out)]
+        arguments = ["--dataset", "folder", "--root", str(small_labelled), "--json", str(out)]
         status = cli.main(["evaluate", "--model", str(run_dir / model), *arguments])
         assert status == 0
         results[model] = json.loads(out.read_text())
@@ -104,9 +104,9 @@ def test_evaluate_onnx_and_checkpoint_agree(flowers_run, small_flowers, tmp_path
     assert "recall@1" in capsys.readouterr().out
 
 
-def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(small_flowers, tmp_path):
+def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(small_labelled, tmp_path):
     data = tmp_path / "data"
-    shutil.copytree(small_flowers, data, symlinks=True)
+    shutil.copytree(small_labelled, data, symlinks=True)
     broken = next(data.iterdir()) / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not really a jpeg")
     weights = tmp_path / "start.pth"  # starting weights, as a user's local file
@@ -159,21 +159,21 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(small_flowers, 
     assert [entry["path"] for entry in skipped] == [str(broken)]
 
 
-def test_finetune_refuses_to_overwrite_or_resume_nothing(small_flowers, tmp_path, capsys):
+def test_finetune_refuses_to_overwrite_or_resume_nothing(small_labelled, tmp_path, capsys):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "checkpoint.pt").write_bytes(b"")
-    arguments = ["finetune", str(small_flowers), "--out", str(tmp_path / "run")]
+    arguments = ["finetune", str(small_labelled), "--out", str(tmp_path / "run")]
     assert cli.main(arguments) == 2
     assert "already holds a run" in capsys.readouterr().err
     assert cli.main(["finetune", "--resume", str(tmp_path / "nothing")]) == 2
     assert "holds no run to resume" in capsys.readouterr().err
-    assert cli.main(["finetune", str(small_flowers)]) == 2
+    assert cli.main(["finetune", str(small_labelled)]) == 2
     assert "--out RUN_DIR" in capsys.readouterr().err
 
 
-def test_too_few_labels_shrink_the_batch_instead_of_failing(small_flowers, tmp_path):
+def test_too_few_labels_shrink_the_batch_instead_of_failing(small_labelled, tmp_path):
     config = tiny_config(
-        data_dir=str(small_flowers), val_classes=0.5, batch_size=16, m=2, iterations=2
+        data_dir=str(small_labelled), val_classes=0.5, batch_size=16, m=2, iterations=2
     )
     finetune(config, tmp_path / "run")
     saved = json.loads((tmp_path / "run" / "config.json").read_text())

@@ -1,12 +1,21 @@
-"""A real window on a real library: flower photos indexed with the tiny exported model."""
+"""A real window on a real library: made photos indexed with the tiny test model."""
 
 from __future__ import annotations
 
 import pytest
+from PySide6.QtGui import QGuiApplication
 
 from desktop.core.paths import app_paths
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def empty_clipboard(qapp):
+    """Each test leaves the clipboard empty: a QMimeData a test handed to the clipboard,
+    still there when the interpreter exits, crashes it (PySide6 6.12, offscreen)."""
+    yield
+    QGuiApplication.clipboard().clear()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
@@ -15,6 +16,7 @@ from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.settings import Settings
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.skipped_dialog import SkippedDialog
+from tests.models import write_model
 from tests.ui.conftest import open_window
 
 
@@ -53,21 +55,19 @@ def test_first_run_offline_says_so_and_a_chosen_file_works(
 
 
 def test_export_command_for_the_default_model(tmp_path):
+    """The trainer's parser accepts it (tests/trainer/test_default_model.py); here, its words."""
     command = default_model.export_command(tmp_path / "m.onnx")
-    assert command[1:4] == ["-m", "trainer.cli", "export"]
-    assert "--pretrained" in command and str(tmp_path / "m.onnx") in command
+    assert command[:4] == [sys.executable, "-m", "trainer.cli", "export"]
+    options = command[4:]
+    assert "--pretrained" in options
+    values = dict(zip(options[:-1], options[1:], strict=True))
+    assert values["--arch"] == default_model.DEFAULT_ARCH == "deit_small_patch16_224"
+    assert values["--out"] == str(tmp_path / "m.onnx")
+    assert values["--name"] == default_model.DEFAULT_NAME
 
 
 def test_models_dialog_adds_and_activates(qtbot, indexed_library, tmp_path):
-    import torch
-
-    from trainer.export import export_onnx
-    from trainer.model import ModelConfig, create_descriptor_net
-
-    torch.manual_seed(5)
-    net = create_descriptor_net(ModelConfig("vit_tiny_patch16_224", 32, {"depth": 1}))
-    second = tmp_path / "second.onnx"
-    export_onnx(net, second, name="second")
+    second = write_model(tmp_path / "second.onnx", seed=5, size=32, dim=48, name="second")
     dialog = ModelsDialog(indexed_library)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == 1
@@ -97,7 +97,8 @@ def test_duplicates_dialog_lists_groups_best_first(qtbot, window, photo_folder):
     qtbot.waitUntil(lambda: dialog.find_button.isEnabled(), timeout=20000)
     assert dialog.tree.topLevelItemCount() == len(dialog.groups) >= 1
     group = dialog.tree.topLevelItem(0)
-    paths = {group.child(i).data(0, Qt.ItemDataRole.UserRole) for i in range(group.childCount())}
+    ids = [group.child(i).data(0, Qt.ItemDataRole.UserRole) for i in range(group.childCount())]
+    paths = {window.library.photo(photo_id).path for photo_id in ids}
     assert paths == {str(original), str(photo_folder / "copy of it.jpg")}
     assert "(best)" in group.child(0).text(0)
 

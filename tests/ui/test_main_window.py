@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+)
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 
 from desktop.ui.results_model import PathRole
 from tests.conftest import REPO_ROOT
@@ -40,7 +49,7 @@ def test_open_action_searches_with_the_chosen_photo(qtbot, window, photo_folder,
     assert window.results_model.result(0).score > 0.999
     assert len(window.query_panel.queries) == 1
     assert "results in" in window.results_caption.text()
-    assert window.preview.details.text().count("image_") >= 1
+    assert f"<b>{Path(query).name}</b>" in window.preview.details.text()
 
 
 def test_dropping_two_photos_searches_with_both(qtbot, window, photo_folder):
@@ -54,10 +63,10 @@ def test_dropping_two_photos_searches_with_both(qtbot, window, photo_folder):
     assert len(window.query_panel.queries) == 2
 
 
-def test_dropping_a_folder_adds_and_indexes_it(qtbot, window, tmp_path, flower_photos):
+def test_dropping_a_folder_adds_and_indexes_it(qtbot, window, tmp_path, made_photos):
     extra = tmp_path / "dropped folder"
     extra.mkdir()
-    for photo in flower_photos[-3:]:
+    for photo in made_photos[-3:]:
         (extra / photo.name).write_bytes(photo.read_bytes())
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(extra))])
@@ -146,38 +155,115 @@ def test_region_selected_with_the_mouse_is_searched(qtbot, window, photo_folder)
     assert len(window.query_panel.queries) == 1  # the whole photo stays shown
 
 
-def test_filters_rerank_without_re_embedding(qtbot, window, photo_folder):
+def count_embeds(window, monkeypatch, hold: threading.Event | None = None) -> list[int]:
+    """Record the size of each batch the search model embeds; with `hold`, the first call
+    waits for it to be set."""
+    runner = window.library.runner(window.library.search_model())
+    calls, embed = [], runner.embed
+
+    def counting(images):
+        calls.append(len(images))
+        if hold is not None and len(calls) == 1:
+            assert hold.wait(30)
+        return embed(images)
+
+    monkeypatch.setattr(runner, "embed", counting)
+    return calls
+
+
+def test_filters_rerank_without_re_embedding(
+    qtbot, window, photo_folder, spare_photos, tmp_path, monkeypatch
+):
+    spare = tmp_path / "spare"
+    for photo in spare_photos:
+        (spare / photo.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(photo, spare / photo.parent.name / photo.name)
+    with qtbot.waitSignal(window.indexing_finished, timeout=30000):
+        window.add_folders([str(spare)])
+    embeds = count_embeds(window, monkeypatch)
+    query = str(sorted(photo_folder.rglob("*.jpg"))[0])
     with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
-    scores = [window.results_model.result(r).score for r in range(20)]
-    cut = scores[4]
-    vector = window.query.vector
+        window.search_files([query])
+    everything = [window.results_model.result(r) for r in range(window.results_model.rowCount())]
+    assert embeds == [1] and everything[0].photo.path == query and len(everything) == 30
+    in_spare = [r.photo.path for r in everything if r.photo.path.startswith(str(spare) + os.sep)]
+    assert len(in_spare) == len(spare_photos)
+    assert not any(r.photo.path in in_spare for r in everything[:5])  # the query's label
+    cut = everything[4].score
     with qtbot.waitSignal(window.search_finished, timeout=20000):
         window.min_score.setValue(int(cut * 100))
     shown = [window.results_model.result(r).score for r in range(window.results_model.rowCount())]
-    assert all(s >= int(cut * 100) / 100 for s in shown) and len(shown) >= 5
-    assert window.query.vector is vector
-    second = sorted(photo_folder.iterdir())[1]
+    assert shown == [r.score for r in everything if r.score >= int(cut * 100) / 100]
+    assert len(shown) >= 5
+
     window.min_score.setValue(0)
     qtbot.waitUntil(lambda: not window.workers.busy, timeout=20000)
     with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.folder_filter.setCurrentIndex(window.folder_filter.findData(str(photo_folder)))
-    assert all(p.startswith(str(photo_folder)) for p in result_paths(window))
+        window.folder_filter.setCurrentIndex(window.folder_filter.findData(str(spare)))
+    assert result_paths(window) == in_spare  # the best matches are filtered out
     with qtbot.waitSignal(window.search_finished, timeout=20000):
         window.count.setValue(3)
-    assert len(result_paths(window)) == 3
-    assert str(second)
+    assert result_paths(window) == in_spare[:3]
+    assert embeds == [1]  # every re-rank reused the query's vector
 
 
 def test_copy_path_from_a_result(qtbot, window, photo_folder):
-    from desktop.ui.file_actions import copy_path
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
+    QGuiApplication.clipboard().setText("something else")
+    view = window.results_view
+    target = window.results_model.result(3).photo.path
+    position = view.visualRect(window.results_model.index(3)).center()
+    chosen = []
 
-    copy_path(str(photo_folder / "x.jpg"))
-    assert QGuiApplication.clipboard().text() == str(photo_folder / "x.jpg")
+    def choose_copy_path() -> None:
+        menu = QApplication.activePopupWidget()
+        if not isinstance(menu, QMenu):
+            QTimer.singleShot(10, choose_copy_path)  # the menu is not up yet
+            return
+        action = next(a for a in menu.actions() if a.text() == "Copy path")
+        chosen.append(action)
+        qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(action).center())
+
+    QTimer.singleShot(0, choose_copy_path)
+    right_click = QContextMenuEvent(
+        QContextMenuEvent.Reason.Mouse, position, view.viewport().mapToGlobal(position)
+    )
+    QApplication.sendEvent(view.viewport(), right_click)  # returns when the menu closes
+    assert chosen and QApplication.activePopupWidget() is None
+    assert QGuiApplication.clipboard().text() == target
 
 
-def test_indexing_shows_progress_and_can_be_cancelled(qtbot, library, flowers_dir):
-    library.add_folder(flowers_dir)  # 1,200 photos: long enough to cancel midway
+def test_a_stale_query_finishing_last_is_not_shown(
+    qtbot, window, photo_folder, monkeypatch, request
+):
+    photos = sorted(photo_folder.rglob("*.jpg"))
+    first, second = str(photos[0]), str(photos[12])
+    hold = threading.Event()
+    request.addfinalizer(hold.set)  # never leave the worker waiting
+    embeds = count_embeds(window, monkeypatch, hold)
+    window.search_files([first])  # its embedding waits for `hold`
+    qtbot.waitUntil(lambda: len(embeds) == 1, timeout=20000)
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.search_files([second])
+    assert result_paths(window)[0] == second
+    finished = []
+    window.search_finished.connect(lambda: finished.append(True))
+    hold.set()  # the first query now finishes, after the second
+    qtbot.waitUntil(lambda: not window.workers.busy, timeout=20000)
+    assert len(embeds) == 2 and finished == []
+    assert result_paths(window)[0] == second
+    assert window.query.images == [second]
+    assert [q.label for q in window.query_panel.queries] == [os.path.basename(second)]
+
+
+def test_indexing_shows_progress_and_can_be_cancelled(qtbot, library, made_photos, tmp_path):
+    folder = tmp_path / "many"
+    for copy in range(40):  # 1,200 photos: long enough to cancel midway
+        (folder / str(copy)).mkdir(parents=True)
+        for photo in made_photos:
+            os.symlink(photo, folder / str(copy) / f"{photo.parent.name}-{photo.name}")
+    library.add_folder(folder)
     window = open_window(qtbot, library)
     with qtbot.waitSignal(window.indexing_finished, timeout=60000) as finished:
         window.start_indexing()
