@@ -13,7 +13,7 @@ from desktop.ui.settings import Settings
 @pytest.fixture(autouse=True)
 def empty_clipboard(qapp):
     """Each test leaves the clipboard empty: a QMimeData a test handed to the clipboard,
-    still there when the interpreter exits, crashes it (PySide6 6.12, offscreen)."""
+    still there when the interpreter exits, crashes it (PySide6 6.11 and 6.12, offscreen)."""
     yield
     QGuiApplication.clipboard().clear()
 
