@@ -54,7 +54,8 @@ class LibraryPanel(QWidget):
         self.index_button.clicked.connect(self._index_or_cancel)
         self.skipped_button.clicked.connect(self.skipped_requested)
 
-    def set_folders(self, folders: list[Folder], skipped: int) -> None:
+    def set_folders(self, folders: list[Folder], skipped: int, *, writable: bool = True) -> None:
+        """Show the folders; on a read-only library the buttons that change it are off."""
         self.folders.clear()
         self._paths = [folder.path for folder in folders]
         for folder in folders:
@@ -66,7 +67,9 @@ class LibraryPanel(QWidget):
             elif folder.scan_error:
                 item.setToolTip(f"Some files could not be read: {folder.scan_error}")
             self.folders.addItem(item)
-        self.remove_button.setEnabled(bool(folders))
+        self.add_button.setEnabled(writable)
+        self.remove_button.setEnabled(writable and bool(folders))
+        self.index_button.setEnabled(writable)
         self.skipped_button.setText(f"Skipped files ({skipped})")
         self.skipped_button.setEnabled(skipped > 0)
 

@@ -333,7 +333,9 @@ class MainWindow(QMainWindow):
         """Folders, filters and the status line from the catalog."""
         status = self.library.status()
         folders = self.library.folders()
-        self.library_panel.set_folders(folders, len(status["skipped"]))
+        self.library_panel.set_folders(
+            folders, len(status["skipped"]), writable=not status["read_only"]
+        )
         current = self.filter_folder()
         self._filter_folders = [None, *(folder.path for folder in folders)]
         self.folder_filter.blockSignals(True)
