@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from desktop.cli import catalog_commands
 from desktop.cli.progress import ProgressPrinter
 from desktop.core.catalog import CatalogError
 from desktop.core.descriptor_model import ModelError, check_model_file
@@ -40,6 +41,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     activate = model_commands.add_parser("activate", parents=[common], help="switch model")
     activate.add_argument("model_id", type=int)
     activate.set_defaults(func=cmd_models_activate)
+    catalog_commands.register(model_commands, common, _run)
 
     index = subcommands.add_parser(
         "index", parents=[common], help="add folders, then index new and changed photos"

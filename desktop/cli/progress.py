@@ -1,28 +1,39 @@
-"""A one-line progress bar for indexing on a terminal (plain lines when not a terminal)."""
+"""A one-line progress bar for indexing and downloads on a terminal (plain lines when not a
+terminal)."""
 
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from desktop.core.indexer import Progress
+from desktop.core.model_download import DownloadProgress
 
 
 class ProgressPrinter:
-    def __init__(self, stream: TextIO, *, interval_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        interval_s: float = 2.0,
+        formatter: Callable[[Any], str] | None = None,
+    ) -> None:
+        """`formatter` turns a progress report into the line shown (indexing's by default)."""
         self.stream = stream
+        self.formatter = formatter or format_progress
         self.interactive = stream.isatty()
         self.interval_s = interval_s
         self._last = 0.0
         self._drawn = False
 
-    def update(self, progress: Progress) -> None:
+    def update(self, progress: Any) -> None:
         now = time.monotonic()
         finished = progress.total and progress.done == progress.total
         if not self.interactive and now - self._last < self.interval_s and not finished:
             return
         self._last = now
-        line = format_progress(progress)
+        line = self.formatter(progress)
         if self.interactive:
             self.stream.write("\r" + line[:120].ljust(120))
             self._drawn = True
@@ -48,4 +59,21 @@ def format_progress(progress: Progress) -> str:
     )
     return (
         f"embedding [{bar:<30}] {progress.done}/{progress.total} {progress.rate:.1f} photos/s {eta}"
+    )
+
+
+def format_download(progress: DownloadProgress) -> str:
+    done = f"{progress.done / 1e6:.1f}"
+    if not progress.total:
+        return f"downloading {done} MB {progress.rate / 1e6:.1f} MB/s"
+    share = progress.done / progress.total
+    bar = "#" * int(share * 30)
+    eta = (
+        f"ETA {int(progress.eta_s // 60)}:{int(progress.eta_s % 60):02d}"
+        if progress.eta_s is not None
+        else ""
+    )
+    return (
+        f"downloading [{bar:<30}] {done}/{progress.total / 1e6:.1f} MB "
+        f"{progress.rate / 1e6:.1f} MB/s {eta}"
     )
