@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--library", help="keep the catalog, cache and settings under DIR")
     gui.add_argument("--query", action="append", help="search with this image on start")
     gui.add_argument("--screenshot", help="save a screenshot once settled, then exit")
+    commands.add_provider_option(gui)
     gui.set_defaults(func=run_gui)
     commands.register(subcommands)
     return parser

@@ -18,7 +18,14 @@ from typing import Any
 from desktop.cli import catalog_commands
 from desktop.cli.progress import ProgressPrinter
 from desktop.core.catalog import CatalogError
-from desktop.core.descriptor_model import ModelError, check_model_file
+from desktop.core.descriptor_model import (
+    AUTO,
+    PROVIDER_LABELS,
+    PROVIDERS,
+    ModelError,
+    ProviderError,
+    check_model_file,
+)
 from desktop.core.images import ImageLoadError
 from desktop.core.library import Library, LibraryError
 from desktop.core.paths import app_paths
@@ -29,6 +36,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--library", help="keep the catalog, cache and settings under DIR")
     common.add_argument("--json", action="store_true", help="print JSON")
+    add_provider_option(common)
 
     models = subcommands.add_parser("models", help="list, add or activate descriptor models")
     model_commands = models.add_subparsers(dest="models_command", required=True)
@@ -83,6 +91,16 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     check.set_defaults(func=cmd_check_model)
 
 
+def add_provider_option(parser: argparse.ArgumentParser) -> None:
+    """`--provider NAME`: where the model runs; the GUI takes the same option."""
+    parser.add_argument(
+        "--provider",
+        type=str.lower,
+        choices=[AUTO, *PROVIDERS],
+        help="run the model on this onnxruntime execution provider (default: the best offered)",
+    )
+
+
 def _filter_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("--top-k", type=int, default=20)
@@ -101,9 +119,9 @@ def _filters(args: argparse.Namespace) -> SearchFilter:
 def _run(args: argparse.Namespace, work: Callable[[Library], Any], show: Callable) -> int:
     """Open the library, do the work, print the result; user errors exit with status 2."""
     try:
-        with Library(app_paths(args.library)) as library:
+        with Library(app_paths(args.library), provider=args.provider) as library:
             result = work(library)
-    except (LibraryError, ModelError, ImageLoadError, CatalogError) as exc:
+    except (LibraryError, ModelError, ProviderError, ImageLoadError, CatalogError) as exc:
         print(f"photo-search: {exc}", file=sys.stderr)
         return 2
     if args.json:
@@ -251,10 +269,18 @@ def cmd_status(args: argparse.Namespace) -> int:
                 f"model {model['id']}: {model['name']}: {model['indexed']} indexed, "
                 f"{model['pending']} pending {flags}"
             )
+            if model["provider"]:
+                print(f"  runs on: {PROVIDER_LABELS.get(model['provider'], model['provider'])}")
         for item in status["skipped"]:
             print(f"skipped: {item['path']}: {item['reason']}")
 
-    return _run(args, lambda library: library.status(), show)
+    def work(library: Library) -> dict:
+        serving = library.search_model()
+        if serving is not None:  # loaded so that status names the provider it really got
+            library.runner(serving)
+        return library.status()
+
+    return _run(args, work, show)
 
 
 def cmd_remove_folder(args: argparse.Namespace) -> int:
@@ -267,10 +293,11 @@ def cmd_remove_folder(args: argparse.Namespace) -> int:
 
 def cmd_check_model(args: argparse.Namespace) -> int:
     try:
-        info = check_model_file(args.model).info
-    except ModelError as exc:
+        model = check_model_file(args.model, provider=args.provider)
+    except (ModelError, ProviderError) as exc:
         print(f"photo-search: {exc}", file=sys.stderr)
         return 2
+    info = model.info
     summary = {
         "path": str(info.path),
         "name": info.name,
@@ -281,6 +308,7 @@ def cmd_check_model(args: argparse.Namespace) -> int:
         "interpolation": info.input_spec.interpolation,
         "content_hash": info.content_hash,
         "training": info.training,
+        "provider": model.provider,
     }
     if args.json:
         print(json.dumps(summary, indent=2))

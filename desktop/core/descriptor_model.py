@@ -11,6 +11,7 @@ computed, not trusted.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,9 +24,58 @@ import onnxruntime as ort
 from desktop.core import model_contract as contract
 from desktop.core.images import DEFAULT_MAX_PIXELS, ImageSource, InputSpec, load_input
 
+log = logging.getLogger(__name__)
+
 
 class ModelError(Exception):
     """A model file is missing, unreadable, or does not follow the model contract."""
+
+
+class ProviderError(ValueError):
+    """An execution provider this app does not know, or the installed onnxruntime lacks."""
+
+
+CPU = "CPUExecutionProvider"
+PROVIDERS = {
+    "cuda": "CUDAExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "cpu": CPU,
+}
+"""`--provider` names and the onnxruntime providers they select, in the order `auto` prefers
+them: a GPU when the installed onnxruntime build has one, the CPU always."""
+PROVIDER_LABELS = {"cuda": "CUDA", "dml": "DirectML", "coreml": "Core ML", "cpu": "CPU"}
+AUTO = "auto"
+
+
+def provider_candidates(name: str | None = None) -> list[str]:
+    """The onnxruntime providers to try, best first; CPU is always the last resort.
+
+    `name` is a `PROVIDERS` key (or None / "auto" for the best on offer). A provider the
+    installed onnxruntime was not built with is refused here, before any model loads, so a
+    mistyped or impossible choice is an error rather than a silent CPU run.
+    """
+    available = ort.get_available_providers()
+    if name is None or name.lower() == AUTO:
+        return [p for p in PROVIDERS.values() if p in available and p != CPU] + [CPU]
+    key = name.lower()
+    if key not in PROVIDERS:
+        raise ProviderError(
+            f"unknown execution provider {name!r}: choose {AUTO}, {', '.join(PROVIDERS)}"
+        )
+    if PROVIDERS[key] not in available:
+        offered = [k for k, p in PROVIDERS.items() if p in available]
+        raise ProviderError(
+            f"this onnxruntime has no {PROVIDER_LABELS[key]} provider (it offers "
+            f"{', '.join(offered)}); install the onnxruntime build for it, or choose {AUTO}"
+        )
+    return [PROVIDERS[key]] if key == "cpu" else [PROVIDERS[key], CPU]
+
+
+def provider_name(provider: str) -> str:
+    """The `--provider` name of an onnxruntime provider ("CUDAExecutionProvider" -> "cuda")."""
+    names = {p: k for k, p in PROVIDERS.items()}
+    return names.get(provider, provider.removesuffix("ExecutionProvider").lower())
 
 
 @dataclass(frozen=True)
@@ -44,10 +94,22 @@ class ModelInfo:
 
 
 class DescriptorModel:
-    """An onnxruntime session over a model that follows the contract."""
+    """An onnxruntime session over a model that follows the contract.
 
-    def __init__(self, path: str | os.PathLike, *, threads: int | None = None) -> None:
+    It runs on the best provider on offer (or `provider`, a `PROVIDERS` key); when that
+    provider cannot create the session (a missing driver, say) it logs why and moves on
+    to the next, down to the CPU. `provider` tells which one it got.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        threads: int | None = None,
+        provider: str | None = None,
+    ) -> None:
         path = Path(path)
+        candidates = provider_candidates(provider)
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
         # onnxruntime's default of spinning idle worker threads is kept: on an idle 2-core
@@ -57,13 +119,13 @@ class DescriptorModel:
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own exception types per failure
-            raise ModelError(f"{path} is not a loadable ONNX model: {exc}") from exc
+        self._session = _create_session(path, options, candidates)
         self.info = read_model_info(self._session, path)
+
+    @property
+    def provider(self) -> str:
+        """The `--provider` name of the provider the session really runs on."""
+        return provider_name(self._session.get_providers()[0])
 
     @property
     def input_spec(self) -> InputSpec:
@@ -93,6 +155,26 @@ class DescriptorModel:
         return self.embed(np.stack(batch) if batch else np.zeros((0, size, size, 3), np.uint8))
 
 
+def _create_session(
+    path: Path, options: ort.SessionOptions, candidates: list[str]
+) -> ort.InferenceSession:
+    """The first session a candidate provider creates; the CPU's failure is the model's."""
+    for provider in candidates[:-1]:
+        try:
+            # the CPU stays second in line: it runs the nodes a GPU provider does not support
+            session = ort.InferenceSession(str(path), options, providers=[provider, CPU])
+        except Exception as exc:  # onnxruntime raises its own exception types per failure
+            log.warning("%s: the %s provider failed, falling back: %s", path, provider, exc)
+            continue
+        if session.get_providers()[0] != provider:
+            log.warning("%s: onnxruntime did not enable %s; it runs on the CPU", path, provider)
+        return session
+    try:
+        return ort.InferenceSession(str(path), options, providers=[CPU])
+    except Exception as exc:
+        raise ModelError(f"{path} is not a loadable ONNX model: {exc}") from exc
+
+
 PROBE_SEED = 20240601
 NORM_TOLERANCE = 1e-3
 """Largest accepted distance of a descriptor's L2 norm from 1."""
@@ -100,14 +182,16 @@ MIN_PROBE_SPREAD = 1e-4
 """Descriptors of different probe images closer than this mean the model ignores its input."""
 
 
-def check_model_file(path: str | os.PathLike, *, threads: int | None = None) -> DescriptorModel:
+def check_model_file(
+    path: str | os.PathLike, *, threads: int | None = None, provider: str | None = None
+) -> DescriptorModel:
     """Load a model file and verify what the contract check alone cannot see.
 
     The content hash is computed from the graph (a file that claims another model's hash is
     refused), and the model is run on probe images: its descriptors must be finite,
     L2-normalised and depend on the image.
     """
-    model = DescriptorModel(path, threads=threads)
+    model = DescriptorModel(path, threads=threads, provider=provider)
     actual = contract.file_content_hash(path)
     if actual != model.info.content_hash:
         raise ModelError(

@@ -23,7 +23,7 @@ import numpy as np
 
 from desktop.core.atomic import atomic_write
 from desktop.core.catalog import ACTIVE_MODEL, SERVING_MODEL, Catalog, Folder, ModelRecord, Photo
-from desktop.core.descriptor_model import DescriptorModel, check_model_file
+from desktop.core.descriptor_model import DescriptorModel, check_model_file, provider_candidates
 from desktop.core.images import ImageSource
 from desktop.core.indexer import Indexer, ProgressCallback, SyncReport
 from desktop.core.paths import AppPaths
@@ -61,11 +61,14 @@ class Library:
         paths: AppPaths,
         *,
         threads: int | None = None,
+        provider: str | None = None,
         approx_threshold: int = APPROX_THRESHOLD,
     ) -> None:
+        provider_candidates(provider)  # an impossible provider is refused now, not at a search
         self.paths = paths.create()
         self.catalog = Catalog(self.paths.data / CATALOG_FILE)
         self.threads = threads
+        self.provider = provider
         self.approx_threshold = approx_threshold
         self._lock = threading.RLock()
         self._runners: dict[int, DescriptorModel] = {}
@@ -125,7 +128,7 @@ class Library:
         registered one is the same model.
         """
         self._require_writable("add a model")
-        info = check_model_file(path).info
+        info = check_model_file(path, provider=self.provider).info
         stored = self.paths.data / "models" / f"{info.content_hash[:16]}.onnx"
         if not stored.exists():
             _copy_atomically(Path(path), stored)
@@ -169,7 +172,9 @@ class Library:
         """The onnxruntime session of a model (loaded once, shared across threads)."""
         with self._lock:
             if model.id not in self._runners:
-                self._runners[model.id] = DescriptorModel(model.path, threads=self.threads)
+                self._runners[model.id] = DescriptorModel(
+                    model.path, threads=self.threads, provider=self.provider
+                )
             return self._runners[model.id]
 
     def index_states(self) -> list[IndexState]:
@@ -376,10 +381,16 @@ class Library:
                         "serving": s.serving,
                         "indexed": s.indexed,
                         "pending": s.pending,
+                        "provider": self._provider_of(s.model),
                     }
                     for s in self.index_states()
                 ],
             }
+
+    def _provider_of(self, model: ModelRecord) -> str | None:
+        """Where the model's session runs; None until a search or indexing loads it."""
+        runner = self._runners.get(model.id)
+        return runner.provider if runner is not None else None
 
 
 def _mtime(path: Path) -> int | None:

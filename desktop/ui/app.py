@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop import APP_NAME
 from desktop.core.catalog import CatalogError
+from desktop.core.descriptor_model import ProviderError, provider_candidates
 from desktop.core.library import Library
 from desktop.core.paths import HOME_ENV, AppPaths, app_paths
 from desktop.ui.main_window import MainWindow
@@ -35,6 +36,19 @@ def resolve_paths(library: str | None) -> AppPaths:
     return app_paths(library).create()
 
 
+def choose_provider(requested: str | None, saved: str | None) -> str | None:
+    """--provider wins; a provider saved in Settings that this onnxruntime lacks (another
+    install, say) gives way to the best one offered rather than keep the app from starting."""
+    if requested or not saved:
+        return requested
+    try:
+        provider_candidates(saved)
+    except ProviderError as exc:
+        logging.getLogger(__name__).warning("Settings: %s; using the best one offered", exc)
+        return None
+    return saved
+
+
 def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
@@ -47,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError:  # a library on read-only media: it can still be searched
         logging.basicConfig(level=logging.INFO, format=log_format)
     settings = Settings(paths.config)
+    provider = choose_provider(args.provider, settings.provider)
     try:
-        library = Library(paths, threads=settings.threads or None)
-    except CatalogError as exc:
+        library = Library(paths, threads=settings.threads or None, provider=provider)
+    except (CatalogError, ProviderError) as exc:
         print(f"photo-search: {exc}", file=sys.stderr)
         return 2
     scripted = bool(args.query or args.screenshot)

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from desktop import APP_NAME
 from desktop.core import default_model
 from desktop.core.catalog import Photo
-from desktop.core.descriptor_model import ModelError
+from desktop.core.descriptor_model import PROVIDER_LABELS, ModelError
 from desktop.core.indexer import Progress, SyncReport
 from desktop.core.library import Library, LibraryError
 from desktop.core.paths import AppPaths, display_path, resource_path
@@ -363,7 +363,10 @@ class MainWindow(QMainWindow):
             parts.append(f"{len(status['skipped']):,} skipped")
         if status["read_only"]:
             parts.append("read-only library: search only")
-        if serving is not None:
+        if serving is not None and serving["provider"]:
+            label = PROVIDER_LABELS.get(serving["provider"], serving["provider"])
+            parts.append(f"model: {serving['name']} on {label}")
+        elif serving is not None:  # not loaded yet: where it will run is not known
             parts.append(f"model: {serving['name']}")
         if active is not None and active["pending"]:
             parts.append(f"index: {active['pending']:,} photos to index")
@@ -512,6 +515,8 @@ class MainWindow(QMainWindow):
             )
             if outcome.results:
                 self.results_view.setCurrentIndex(self.results_model.index(0))
+            # a first search loads the model: the status line can now say where it runs
+            self.status_label.setText(self.status_text(self.library.status()))
             self.search_finished.emit()
 
         def failed(message: str) -> None:

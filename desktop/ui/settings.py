@@ -46,6 +46,16 @@ class Settings:
         self._store.setValue("engine/threads", int(value))
 
     @property
+    def provider(self) -> str | None:
+        """The execution provider chosen in Settings; None lets the app pick the best."""
+        value = self._store.value("engine/provider", "")
+        return str(value) or None
+
+    @provider.setter
+    def provider(self, value: str | None) -> None:
+        self._store.setValue("engine/provider", value or "")
+
+    @property
     def library_location(self) -> str | None:
         value = self._store.value("library/location", "")
         return str(value) or None

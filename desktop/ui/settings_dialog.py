@@ -1,9 +1,10 @@
-"""Settings: library location, thumbnail size, inference threads. The theme follows the
-system (Qt picks the platform style and palette)."""
+"""Settings: library location, thumbnail size, inference threads and device. The theme
+follows the system (Qt picks the platform style and palette)."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from desktop.core.descriptor_model import PROVIDER_LABELS, provider_candidates, provider_name
 from desktop.ui.settings import Settings
 
 
@@ -39,11 +41,18 @@ class SettingsDialog(QDialog):
         self.threads.setRange(0, 64)
         self.threads.setSpecialValueText("automatic")
         self.threads.setValue(settings.threads)
+        self.provider = QComboBox(self)  # only what this onnxruntime offers can be chosen
+        self.provider.addItem("Automatic (best available)", None)
+        for name in map(provider_name, provider_candidates()):
+            self.provider.addItem(PROVIDER_LABELS[name], name)
+        self.provider.setCurrentIndex(max(0, self.provider.findData(settings.provider)))
         form = QFormLayout()
         form.addRow("Library location", row)
         form.addRow("", QLabel("<small>Takes effect the next time the app starts.</small>"))
         form.addRow("Thumbnail size (pixels)", self.thumbnail_size)
         form.addRow("Inference threads", self.threads)
+        form.addRow("Inference device", self.provider)
+        form.addRow("", QLabel("<small>Takes effect the next time the app starts.</small>"))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
             parent=self,
@@ -63,5 +72,6 @@ class SettingsDialog(QDialog):
         self.settings.library_location = self.location.text().strip() or None
         self.settings.thumbnail_size = self.thumbnail_size.value()
         self.settings.threads = self.threads.value()
+        self.settings.provider = self.provider.currentData()
         self.settings.sync()
         super().accept()
