@@ -78,6 +78,8 @@ def build_net(args: argparse.Namespace):
 def cmd_export(args: argparse.Namespace) -> int:
     from trainer.export import export_onnx
 
+    if args.template:
+        return export_template(args)
     net, weights = build_net(args)
     name = args.name or f"{net.config.arch} ({weights})"
     info = export_onnx(net, args.out, name=name, training={"weights": weights})
@@ -85,6 +87,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"wrote {args.out}: {info.name}, {info.descriptor_dim}-d descriptors, "
         f"input {info.input_spec.input_size}px, hash {info.content_hash[:12]}"
     )
+    return 0
+
+
+def export_template(args: argparse.Namespace) -> int:
+    """`export --template`: the graph the app fills from timm weights (trainer/template.py)."""
+    from trainer.template import distinct_weights, export_template
+
+    if args.pretrained or args.weights or args.checkpoint:
+        raise ValueError("--template writes no weights: leave out --pretrained, --weights, ...")
+    net, _ = build_net(args)
+    path = export_template(distinct_weights(net), args.out)
+    print(f"wrote template {path} ({path.stat().st_size / 1e3:.0f} kB) for {net.config.arch}")
     return 0
 
 
@@ -260,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(export)
     export.add_argument("--out", type=Path, required=True, help="the .onnx file to write")
     export.add_argument("--name", help="model name shown in the app")
+    export.add_argument(
+        "--template",
+        action="store_true",
+        help="write a weights-free graph template the app fills from timm hub weights",
+    )
     export.set_defaults(func=cmd_export, arch=DEFAULT_ARCH, model_kwargs=[])
     return parser
 
