@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop.core.paths import display_path
+from desktop.core.model_catalog import ModelCatalog
+from desktop.ui.model_chooser import ModelChooser
 
 TRAIN_HELP = (
     "<b>Train one on labelled folders.</b> Put example photos in one folder per label "
@@ -25,41 +19,32 @@ TRAIN_HELP = (
 
 
 class FirstRunPage(QWidget):
-    get_default_requested = Signal()
+    """Welcome, the catalog's models to get with one click, a file, or training."""
+
     choose_file_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, catalog: ModelCatalog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         title = QLabel("<h2>Welcome to photo-search</h2>", self)
         intro = QLabel(
-            "To find photos by example, photo-search needs a descriptor model: a Vision "
-            "Transformer exported to ONNX. Pick one of these:",
+            "To find photos by example, photo-search needs a descriptor model. Pick one to "
+            "download (the recommended one is selected), then drop a photo folder on the "
+            "window:",
             self,
         )
         intro.setWordWrap(True)
-        self.default_button = QPushButton("Get the default model (DeiT-Small, ImageNet)", self)
-        self.default_button.setToolTip(
-            "Downloads ImageNet weights and exports them (needs the trainer)"
-        )
-        self.choose_button = QPushButton("Choose an ONNX model file…", self)
-        for button in (self.default_button, self.choose_button):
-            button.setMinimumHeight(36)
+        self.chooser = ModelChooser(catalog, self)
+        self.choose_button = QPushButton("Or use an ONNX model file you have…", self)
+        self.choose_button.setMinimumHeight(32)
         train = QLabel(TRAIN_HELP, self)
         train.setWordWrap(True)
         train.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message = QLabel("", self)
-        self.message.setWordWrap(True)
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 0)
-        self.progress.hide()
         column = QWidget(self)
-        column.setMaximumWidth(640)
+        column.setMaximumWidth(680)
         content = QVBoxLayout(column)
         content.setSpacing(12)
-        for widget in (title, intro, self.default_button, self.choose_button, train):
+        for widget in (title, intro, self.chooser, self.choose_button, train):
             content.addWidget(widget)
-        content.addWidget(self.progress)
-        content.addWidget(self.message)
         centred = QHBoxLayout()
         centred.addStretch(1)
         centred.addWidget(column, 4)
@@ -68,10 +53,7 @@ class FirstRunPage(QWidget):
         layout.addStretch(1)
         layout.addLayout(centred)
         layout.addStretch(2)
-        self.default_button.clicked.connect(self.get_default_requested)
         self.choose_button.clicked.connect(self.choose_file_requested)
 
-    def show_message(self, text: str, *, busy: bool = False) -> None:
-        self.message.setText(display_path(text))
-        self.progress.setVisible(busy)
-        self.default_button.setEnabled(not busy)
+    def show_message(self, text: str) -> None:
+        self.chooser.show_message(text)

@@ -10,16 +10,16 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, QProcess, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -36,18 +36,21 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
-from desktop.core import default_model
-from desktop.core.catalog import Photo
+from desktop.core.catalog import ModelRecord, Photo
 from desktop.core.descriptor_model import PROVIDER_LABELS, ModelError
 from desktop.core.indexer import Progress, SyncReport
 from desktop.core.library import Library, LibraryError
+from desktop.core.model_catalog import load_catalog
+from desktop.core.model_provisioning import get_catalog_model
 from desktop.core.paths import AppPaths, display_path, resource_path
 from desktop.core.scanner import supported_extensions
 from desktop.core.search import SearchFilter, SearchResult
 from desktop.ui.duplicates_dialog import DuplicatesDialog
 from desktop.ui.file_actions import copy_image, copy_path, open_in_viewer, reveal_in_file_manager
 from desktop.ui.first_run import FirstRunPage
+from desktop.ui.formatting import fmt_eta
 from desktop.ui.library_panel import LibraryPanel
+from desktop.ui.model_chooser import ModelChooser
 from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.preview_pane import PreviewPane, read_preview
 from desktop.ui.query_panel import QueryImage, QueryPanel
@@ -98,16 +101,12 @@ def _searchable(path: str) -> bool:
     return os.path.exists(path) and not os.path.isdir(path)
 
 
-def fmt_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return f"ETA {int(seconds // 60)}:{int(seconds % 60):02d}"
-
-
 class MainWindow(QMainWindow):
     search_finished = Signal()
     """Results (or an error) for the latest query are shown."""
     indexing_finished = Signal(object)
+    model_ready = Signal(object)
+    """A catalog model was got and is the active one (its ModelRecord)."""
 
     def __init__(
         self,
@@ -128,7 +127,8 @@ class MainWindow(QMainWindow):
         self._generation = 0
         self._index_worker: Worker | None = None
         self._reindex_after = False
-        self._export_process: QProcess | None = None
+        self._model_worker: Worker | None = None
+        self.catalog = load_catalog()
         self.last_sync: SyncReport | None = None
         self._filter_folders: list[str | None] = [None]
         """The folder filter's paths by row (item data goes through QString, which drops
@@ -151,8 +151,8 @@ class MainWindow(QMainWindow):
 
     def _build_pages(self) -> None:
         self.pages = QStackedWidget(self)
-        self.first_run = FirstRunPage(self)
-        self.first_run.get_default_requested.connect(self.get_default_model)
+        self.first_run = FirstRunPage(self.catalog, self)
+        self._connect_chooser(self.first_run.chooser)
         self.first_run.choose_file_requested.connect(self.choose_model_file)
         self.pages.addWidget(self.first_run)
 
@@ -713,6 +713,8 @@ class MainWindow(QMainWindow):
     def show_models(self) -> None:
         dialog = ModelsDialog(self.library, self)
         dialog.activated.connect(lambda _: self.start_indexing())
+        dialog.get_model_requested.connect(self.show_get_model)
+        dialog.get_model_requested.connect(dialog.refresh, Qt.ConnectionType.QueuedConnection)
         dialog.exec()
         if self.library.active_model() is not None:
             self.pages.setCurrentWidget(self.search_page)
@@ -737,53 +739,62 @@ class MainWindow(QMainWindow):
         if self.library.folders():
             self.start_indexing()
 
-    def get_default_model(self) -> None:
-        if not default_model.trainer_available():
-            self.first_run.show_message(
-                "The default model is made by the trainer, which is not installed here "
-                "(pip install 'photo-search[train]'). Choose an ONNX model file instead, "
-                "or train one."
-            )
+    def _connect_chooser(self, chooser: ModelChooser) -> None:
+        chooser.get_requested.connect(lambda key, int8: self.get_model(key, int8, chooser))
+        chooser.cancel_requested.connect(self.cancel_model_download)
+
+    def get_model(self, key: str, int8: bool, chooser: ModelChooser) -> None:
+        """Download, build and activate a catalog model in the background."""
+        if self._model_worker is not None:
             return
-        self.first_run.show_message("Checking the connection…", busy=True)
-        self.workers.start(
-            lambda progress, cancel: default_model.network_available(),
-            on_finished=self._network_checked,
+        model = self.catalog.get(key)
+        chooser.set_busy(True)
+        chooser.show_message(f"Getting {model.name}…")
+        self._model_worker = self.workers.start(
+            lambda progress, cancel: get_catalog_model(
+                self.library, key, progress=progress, cancel=cancel, int8=int8, activate=True
+            ),
+            on_progress=chooser.show_progress,
+            on_finished=lambda record: self._model_ready(record, chooser),
+            on_error=lambda message: self._model_failed(message, chooser),
         )
 
-    def _network_checked(self, online: bool) -> None:
-        if not online:
-            self.first_run.show_message(
-                "You are offline, so the default model's weights cannot be downloaded. "
-                "Choose an ONNX model file you already have, or train one on labelled "
-                "folders (see below)."
-            )
-            return
-        out = self.paths.data / "models" / "default-deit-small.onnx"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        command = default_model.export_command(out)
-        process = QProcess(self)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        process.readyReadStandardOutput.connect(
-            lambda: self.first_run.show_message(
-                "Downloading and exporting the default model: "
-                + bytes(process.readAllStandardOutput()).decode(errors="replace").strip()[-200:],
-                busy=True,
-            )
-        )
-        process.finished.connect(lambda code, _: self._default_exported(code, out))
-        self._export_process = process
-        self.first_run.show_message("Downloading and exporting the default model…", busy=True)
-        process.start(command[0], command[1:])
+    def cancel_model_download(self) -> None:
+        if self._model_worker is not None:
+            self._model_worker.cancel()
 
-    def _default_exported(self, exit_code: int, out: Path) -> None:
-        self._export_process = None
-        if exit_code != 0 or not out.exists():
-            self.first_run.show_message(
-                "Getting the default model failed (see the log). Choose an ONNX file instead."
+    def _model_failed(self, message: str, chooser: ModelChooser) -> None:
+        self._model_worker = None
+        chooser.set_busy(False)
+        chooser.show_message(message)
+
+    def _model_ready(self, record: ModelRecord, chooser: ModelChooser) -> None:
+        self._model_worker = None
+        chooser.set_busy(False)
+        chooser.show_message(f"{record.name} is ready.")
+        self.pages.setCurrentWidget(self.search_page)
+        self.refresh_library()
+        self.model_ready.emit(record)
+        if self.library.folders():
+            self.start_indexing()
+        else:
+            self.results_caption.setText(
+                f"{record.name} is ready. Drop a photo folder on the window, or click "
+                "Add folder, to index it."
             )
-            return
-        self.use_model_file(str(out))
+
+    def show_get_model(self) -> None:
+        """Library -> Models -> Get a model: the catalog in a dialog."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Get a model")
+        dialog.resize(620, 420)
+        chooser = ModelChooser(self.catalog, dialog)
+        self._connect_chooser(chooser)
+        self.model_ready.connect(dialog.accept)
+        QVBoxLayout(dialog).addWidget(chooser)
+        dialog.rejected.connect(self.cancel_model_download)
+        dialog.exec()
+        self.model_ready.disconnect(dialog.accept)
 
     # settings and shutdown -----------------------------------------------------------------
 

@@ -26,6 +26,8 @@ COLUMNS = ("Name", "Dim", "Indexed", "Pending", "State")
 
 class ModelsDialog(QDialog):
     activated = Signal(int)
+    get_model_requested = Signal()
+    """The user asked for a pretrained model from the catalog."""
     """A model was made active: its index has to be built."""
 
     def __init__(self, library: Library, parent=None) -> None:
@@ -44,10 +46,12 @@ class ModelsDialog(QDialog):
             self,
         )
         self.message.setWordWrap(True)
+        self.get_button = QPushButton("Get a model…", self)
         self.add_button = QPushButton("Add ONNX file…", self)
         self.activate_button = QPushButton("Activate", self)
         close = QPushButton("Close", self)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.get_button)
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.activate_button)
         buttons.addStretch(1)
@@ -56,6 +60,7 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
+        self.get_button.clicked.connect(self.get_model_requested)
         self.add_button.clicked.connect(self.choose_and_add)
         self.activate_button.clicked.connect(self.activate_selected)
         close.clicked.connect(self.accept)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import sys
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from desktop.core import default_model
 from desktop.core.library import Library
 from desktop.core.paths import app_paths
 from desktop.ui.duplicates_dialog import DuplicatesDialog
@@ -28,21 +26,21 @@ def test_first_run_offline_says_so_and_a_chosen_file_works(
         window = open_window(qtbot, library)
         assert window.pages.currentWidget() is window.first_run
 
-        monkeypatch.setattr(default_model, "network_available", lambda *a, **k: False)
-        monkeypatch.setattr(default_model, "trainer_available", lambda: True)
-        qtbot.mouseClick(window.first_run.default_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: "offline" in window.first_run.message.text(), timeout=10000)
-        assert window.first_run.default_button.isEnabled()
-
-        monkeypatch.setattr(default_model, "trainer_available", lambda: False)
-        qtbot.mouseClick(window.first_run.default_button, Qt.MouseButton.LeftButton)
-        assert "not installed" in window.first_run.message.text()
+        chooser = window.first_run.chooser
+        default = window.catalog.default
+        assert chooser.selected_key() == default.key  # preselected
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+        qtbot.mouseClick(chooser.get_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "HF_HUB_OFFLINE" in chooser.message.text(), timeout=10000)
+        assert default.name in chooser.message.text()
+        assert chooser.get_button.isEnabled() and not chooser.progress.isVisible()
 
         bad = tmp_path / "bad.onnx"
         bad.write_text("nope")
         monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
         qtbot.mouseClick(window.first_run.choose_button, Qt.MouseButton.LeftButton)
-        assert "cannot be used" in window.first_run.message.text()
+        assert "cannot be used" in chooser.message.text()
         assert window.pages.currentWidget() is window.first_run
 
         monkeypatch.setattr(
@@ -52,18 +50,6 @@ def test_first_run_offline_says_so_and_a_chosen_file_works(
             qtbot.mouseClick(window.first_run.choose_button, Qt.MouseButton.LeftButton)
         assert window.pages.currentWidget() is window.search_page
         assert finished.args[0].embedded == 20
-
-
-def test_export_command_for_the_default_model(tmp_path):
-    """The trainer's parser accepts it (tests/trainer/test_default_model.py); here, its words."""
-    command = default_model.export_command(tmp_path / "m.onnx")
-    assert command[:4] == [sys.executable, "-m", "trainer.cli", "export"]
-    options = command[4:]
-    assert "--pretrained" in options
-    values = dict(zip(options[:-1], options[1:], strict=True))
-    assert values["--arch"] == default_model.DEFAULT_ARCH == "deit_small_patch16_224"
-    assert values["--out"] == str(tmp_path / "m.onnx")
-    assert values["--name"] == default_model.DEFAULT_NAME
 
 
 def test_models_dialog_adds_and_activates(qtbot, indexed_library, tmp_path):
