@@ -40,6 +40,8 @@ test-app: $(APP_VENV)/.installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/index_throughput.py
 	$(BIN)/python bench/search_latency.py
+	$(BIN)/python bench/assemble_model.py
+	$(BIN)/python bench/int8_vs_fp32.py
 	$(BIN)/python bench/train_step.py
 
 clean:

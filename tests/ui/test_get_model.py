@@ -4,13 +4,16 @@ from its shipped template without torch, and a dropped folder is indexed and sea
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
+from PySide6.QtWidgets import QApplication
 from safetensors.numpy import save
 
 from desktop.core.library import Library
 from desktop.core.model_catalog import load_catalog
 from desktop.core.model_provisioning import catalog_key, template_path
 from desktop.core.paths import app_paths
+from desktop.ui.model_chooser import ModelChooser
+from desktop.ui.models_dialog import ModelsDialog
 from tests.core.test_model_assembly import hub_weights
 from tests.hub import FakeHub, serving
 from tests.ui.conftest import open_window
@@ -50,3 +53,35 @@ def test_first_run_to_results_by_clicks_alone(qtbot, tmp_path, monkeypatch, phot
         assert window.results_model.result(0).score > 0.999
         window.workers.wait(10000)
         window.thumbnails.pool.waitForDone(10000)
+
+
+def test_models_dialog_gets_another_catalog_model(qtbot, window, tmp_path, monkeypatch):
+    """Library -> Models -> Get a model: the catalog in a dialog, closed once the model is
+    ready; the new model becomes active and the library is indexed with it."""
+    deit = load_catalog().get("deit_small_patch16_224.fb_in1k")
+    models = ModelsDialog(window.library, window)
+    qtbot.addWidget(models)
+    with qtbot.waitSignal(models.get_model_requested):
+        qtbot.mouseClick(models.get_button, Qt.MouseButton.LeftButton)
+
+    def choose_deit_and_get() -> None:
+        chooser = QApplication.activeModalWidget().findChild(ModelChooser)
+        chooser.select(deit.key)
+        qtbot.mouseClick(chooser.get_button, Qt.MouseButton.LeftButton)
+
+    forced = []
+
+    def close_any_dialog() -> None:
+        if QApplication.activeModalWidget() is not None:
+            forced.append(QApplication.activeModalWidget())
+            QApplication.activeModalWidget().reject()
+
+    with serving(tmp_path, monkeypatch) as hub:
+        hub.add_model(deit, save(hub_weights(template_path(deit), seed=4)))
+        with qtbot.waitSignal(window.indexing_finished, timeout=120000) as indexed:
+            QTimer.singleShot(0, choose_deit_and_get)
+            QTimer.singleShot(90000, close_any_dialog)  # a failure fails, it never hangs
+            window.show_get_model()  # modal: returns when the model is ready
+    assert catalog_key(window.library.active_model()) == deit.key
+    assert indexed.args[0].embedded == 20
+    assert not forced, "the dialog did not close when its model was ready"
