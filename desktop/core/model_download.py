@@ -151,6 +151,8 @@ def download_model(
     recorded at the first download and checked against afterwards.
     """
     hub = Hub.from_environment()
+    if not hub.offline:
+        _check_reachable(model, hub)
     with _hub_errors(model, hub):
         config_path = hf_hub_download(
             model.repo,
@@ -173,6 +175,20 @@ def download_model(
     _check_digest(model, checksums, digest, weights)
     _record(checksums, model, digest, commit)
     return DownloadedModel(weights, config, digest, commit)
+
+
+def _check_reachable(model: CatalogModel, hub: Hub) -> None:
+    """One quick request before the first download of a model.
+
+    hf_hub_download retries an unreachable hub for about 25 s when nothing is cached, and
+    cancelling cannot stop it; one try answers in the time of a failed connection.
+    """
+    cached = try_to_load_from_cache(model.repo, CONFIG_FILE, hub.cache_dir, revision=model.revision)
+    if isinstance(cached, str):
+        return  # hf_hub_download falls back to this copy without retrying
+    url = hf_hub_url(model.repo, CONFIG_FILE, revision=model.revision, endpoint=hub.endpoint)
+    with _hub_errors(model, hub):
+        get_hf_file_metadata(url, token=False, endpoint=hub.endpoint)
 
 
 def _fetch_weights(

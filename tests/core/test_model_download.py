@@ -190,6 +190,27 @@ def test_offline_with_nothing_cached_is_a_plain_message(hub, assembled, empty_li
     assert hub.requests == [] and empty_library.models() == []
 
 
+def test_an_unreachable_hub_is_reported_at_once_not_after_retries(hub, assembled, empty_library):
+    """huggingface_hub alone retries a hub it cannot reach for about 25 s, uncancellable."""
+    hub.stop()
+    result: list[BaseException] = []
+
+    def get() -> None:
+        try:
+            get_catalog_model(empty_library, DEFAULT)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            result.append(exc)
+
+    worker = threading.Thread(target=get, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "still retrying after 10 s"
+    assert isinstance(result[0], ModelDownloadError)
+    assert "cannot be reached" in str(result[0])
+    assert all(way in str(result[0]) for way in OTHER_WAYS)
+    assert empty_library.models() == []
+
+
 def test_offline_a_cached_model_can_still_be_added(hub, assembled, monkeypatch, tmp_path):
     with Library(app_paths(tmp_path / "first")) as first:
         get_catalog_model(first, DEFAULT)
