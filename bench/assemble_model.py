@@ -14,7 +14,6 @@ Target (issue 9): under 10 s on 2 cores.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from common import DEFAULT_WORK_DIR, REPO, SEED, machine_load, print_result
 
-from desktop.core.model_assembly import POS_EMBED_KEY, assemble_model, read_template
+from desktop.core.model_assembly import assemble_model, read_template
 
 ARCH = "deit_small_patch16_224.fb_in1k"
 TEMPLATE = REPO / "resources" / "templates" / f"{ARCH}.onnx"
@@ -38,12 +37,8 @@ def ensure_weights(work_dir: Path) -> Path:
 
     _, spec = read_template(TEMPLATE)
     rng = np.random.default_rng(SEED)
-    weights = {}
-    for entry in spec.weights.values():
-        shape = list(entry["shape"])
-        if entry["key"] == POS_EMBED_KEY:
-            shape[1] = spec.num_prefix_tokens + math.prod(spec.checkpoint_grid)
-        weights[entry["key"]] = rng.normal(0, 0.05, shape).astype(np.float32)
+    shapes = spec.checkpoint_shapes()
+    weights = {key: rng.normal(0, 0.05, shape).astype(np.float32) for key, shape in shapes.items()}
     weights["head.weight"] = rng.normal(0, 0.05, (1000, 384)).astype(np.float32)
     weights["head.bias"] = np.zeros(1000, np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)

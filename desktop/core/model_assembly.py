@@ -56,6 +56,16 @@ class TemplateSpec:
         values = dataclasses.asdict(self)
         return json.dumps({"version": TEMPLATE_VERSION, **values}, sort_keys=True)
 
+    def checkpoint_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Each tensor the template reads, in the shape a hub checkpoint stores it (the
+        position embedding at the checkpoint's grid): what weights for it must look like."""
+        shapes = {entry["key"]: tuple(entry["shape"]) for entry in self.weights.values()}
+        if POS_EMBED_KEY in shapes:
+            _, _, dim = shapes[POS_EMBED_KEY]
+            tokens = self.num_prefix_tokens + math.prod(self.checkpoint_grid)
+            shapes[POS_EMBED_KEY] = (1, tokens, dim)
+        return shapes
+
     @classmethod
     def from_json(cls, text: str) -> TemplateSpec:
         values = json.loads(text)

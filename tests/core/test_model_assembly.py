@@ -9,7 +9,6 @@ computes what timm computes is tested against the trainer in tests/trainer/test_
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ from safetensors.numpy import save_file
 from desktop.core import model_contract as contract
 from desktop.core.descriptor_model import ModelError
 from desktop.core.model_assembly import (
-    POS_EMBED_KEY,
     TEMPLATE_KEY,
     aa_weights,
     assemble_model,
@@ -38,18 +36,15 @@ CATALOG_TEMPLATES = {  # architecture: its patch grid at 224 px
 }
 
 
-def hub_weights(template: Path, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random float32 weights in timm's hub layout for the template's architecture."""
+def hub_weights(template: Path, seed: int = 0, scale: float = 0.1) -> dict[str, np.ndarray]:
+    """Random float32 weights in timm's hub layout for the template's architecture, with
+    the classifier a hub checkpoint carries."""
     _, spec = read_template(template)
     rng = np.random.default_rng(seed)
-    weights = {}
-    for entry in spec.weights.values():
-        shape = list(entry["shape"])
-        if entry["key"] == POS_EMBED_KEY:
-            shape[1] = spec.num_prefix_tokens + math.prod(spec.checkpoint_grid)
-        weights[entry["key"]] = rng.normal(0, 0.1, shape).astype(np.float32)
+    shapes = spec.checkpoint_shapes()
+    weights = {key: rng.normal(0, scale, shape).astype(np.float32) for key, shape in shapes.items()}
     dim = weights["cls_token"].shape[-1]
-    weights["head.weight"] = rng.normal(0, 0.1, (1000, dim)).astype(np.float32)
+    weights["head.weight"] = rng.normal(0, scale, (1000, dim)).astype(np.float32)
     weights["head.bias"] = np.zeros(1000, np.float32)
     return weights
 
