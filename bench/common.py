@@ -1,4 +1,5 @@
-"""Shared fixtures of the benchmarks: a cached DeiT-sized ONNX model and camera-size JPEGs.
+"""Shared parts of the benchmarks: a cached DeiT-sized ONNX model, camera-size JPEGs, and a
+timed sync into a fresh library.
 
 Both are expensive to make (an export takes about a minute, a 12-megapixel JPEG a fraction of
 a second), so they are written once under the work dir and reused by later runs.
@@ -8,13 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 from PIL import Image
+
+from desktop.core.library import Library
+from desktop.core.paths import app_paths
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORK_DIR = REPO / ".bench"
@@ -117,3 +124,36 @@ def machine_load() -> float:
 def print_result(result: dict) -> None:
     """The last line every benchmark prints: its figures as JSON."""
     print(json.dumps(result, sort_keys=True))
+
+
+def timed_sync(
+    model_path: Path, photos: list[Path], work_dir: Path, batch_size: int, workers: int | None
+) -> tuple[float, np.ndarray]:
+    """Photos/s of a full `Library.sync` into a fresh library (scan, diff, decode, embed,
+    commit, index save), and the descriptors it stored, in `photos` order."""
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix="library-") as tmp:
+        folder = Path(tmp) / "photos"
+        folder.mkdir()
+        for number, path in enumerate(photos):
+            target = folder / f"{number:05d}-{path.name}"
+            try:  # a hard link costs nothing; the photos may live on another filesystem
+                os.link(path, target)
+            except OSError:
+                shutil.copyfile(path, target)
+        with Library(app_paths(Path(tmp) / "home")) as library:
+            library.add_folder(folder)
+            model = library.add_model(model_path, activate=True)
+            runner = library.runner(model)
+            size = runner.input_spec.input_size
+            runner.embed(np.zeros((batch_size, size, size, 3), np.uint8))  # warm-up
+            started = time.perf_counter()
+            report = library.sync(batch_size=batch_size, workers=workers)
+            seconds = time.perf_counter() - started
+            if report.embedded != len(photos):
+                raise SystemExit(
+                    f"sync embedded {report.embedded} of {len(photos)}: {report.skipped}"
+                )
+            ids, vectors = library.catalog.descriptors(model.id)
+            names = {i: Path(p.path).name for i, p in library.catalog.photos_by_ids(ids).items()}
+    order = np.argsort([names[int(i)] for i in ids])  # the numbered names sort in `photos` order
+    return len(photos) / seconds, vectors[order]

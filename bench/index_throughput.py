@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,13 +30,12 @@ from common import (
     machine_load,
     make_net,
     print_result,
+    timed_sync,
 )
 from PIL import Image, ImageOps
 
 from desktop.core.descriptor_model import DescriptorModel
 from desktop.core.images import decode_photo, load_input
-from desktop.core.library import Library
-from desktop.core.paths import app_paths
 
 
 def main() -> None:
@@ -64,7 +62,9 @@ def main() -> None:
     # model-only is measured before and after ours and the faster run kept: on a shared
     # machine the load changes, and the faster figure makes the share a conservative one
     before = measure_model_only(model_path, photos, args.batch_size)
-    ours = measure_ours(model_path, photos[: args.photos], args)
+    ours = timed_sync(
+        model_path, photos[: args.photos], args.work_dir, args.batch_size, args.workers
+    )[0]
     after = measure_model_only(model_path, photos, args.batch_size)
     model_only = max(before, after)
     print(f"model only (batch {args.batch_size}): {before:.2f} before, {after:.2f} after ours")
@@ -113,27 +113,6 @@ def measure_model_only(model_path: Path, photos: list[Path], batch_size: int) ->
     for _ in range(repeats):
         model.embed(batch)
     return repeats * len(batch) / (time.perf_counter() - started)
-
-
-def measure_ours(model_path: Path, photos: list[Path], args: argparse.Namespace) -> float:
-    """Photos/s of a full `Library.sync` (scan, diff, decode, embed, commit, index save)."""
-    with tempfile.TemporaryDirectory(dir=args.work_dir, prefix="library-") as tmp:
-        folder = Path(tmp) / "photos"
-        folder.mkdir()
-        for path in photos:  # hard links: the folder holds exactly these photos, no copying
-            os.link(path, folder / path.name)
-        with Library(app_paths(Path(tmp) / "home")) as library:
-            library.add_folder(folder)
-            model = library.add_model(model_path, activate=True)
-            runner = library.runner(model)
-            size = runner.input_spec.input_size
-            runner.embed(np.zeros((args.batch_size, size, size, 3), np.uint8))  # warm-up
-            started = time.perf_counter()
-            report = library.sync(batch_size=args.batch_size, workers=args.workers)
-            seconds = time.perf_counter() - started
-    if report.embedded != len(photos):
-        raise SystemExit(f"sync embedded {report.embedded} of {len(photos)}: {report.skipped}")
-    return len(photos) / seconds
 
 
 def measure_baseline(arch: str, photos: list[Path]) -> float:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,12 +27,11 @@ from common import (
     machine_load,
     print_result,
     shared_photos,
+    timed_sync,
 )
 
 from desktop.core.descriptor_model import DescriptorModel
 from desktop.core.images import load_input
-from desktop.core.library import Library
-from desktop.core.paths import app_paths
 from desktop.core.quantize import quantize_int8
 
 K = 10
@@ -64,8 +61,8 @@ def main() -> None:
 
     fp32_only, int8_only = measure_model_only(fp32_path, int8_path, photos, args.batch_size)
     print(f"model only (batch {args.batch_size}): fp32 {fp32_only:.2f}, int8 {int8_only:.2f}")
-    fp32_rate, fp32_vectors = index(fp32_path, photos, args)
-    int8_rate, int8_vectors = index(int8_path, photos, args)
+    fp32_rate, fp32_vectors = timed_sync(fp32_path, photos, args.work_dir, args.batch_size, None)
+    int8_rate, int8_vectors = timed_sync(int8_path, photos, args.work_dir, args.batch_size, None)
     print(f"indexing, Library.sync: fp32 {fp32_rate:.2f}, int8 {int8_rate:.2f} photos/s")
     cosine = float((fp32_vectors * int8_vectors).sum(axis=1).mean())
     recall = neighbour_recall(fp32_vectors, int8_vectors, K)
@@ -105,34 +102,6 @@ def measure_model_only(
             model.embed(batch)
             best[i] = max(best[i], len(batch) / (time.perf_counter() - started))
     return best[0], best[1]
-
-
-def index(model_path: Path, photos: list[Path], args) -> tuple[float, np.ndarray]:
-    """Photos/s of a full `Library.sync`, and the descriptors it stored, in `photos` order."""
-    with tempfile.TemporaryDirectory(dir=args.work_dir, prefix="library-") as tmp:
-        folder = Path(tmp) / "photos"
-        folder.mkdir()
-        for i, path in enumerate(photos):
-            target = folder / f"{i:05d}-{path.name}"
-            try:  # a hard link costs nothing; the photos may live on another filesystem
-                os.link(path, target)
-            except OSError:
-                shutil.copyfile(path, target)
-        with Library(app_paths(Path(tmp) / "home")) as library:
-            library.add_folder(folder)
-            model = library.add_model(model_path, activate=True)
-            runner = library.runner(model)
-            size = runner.input_spec.input_size
-            runner.embed(np.zeros((args.batch_size, size, size, 3), np.uint8))  # warm-up
-            started = time.perf_counter()
-            report = library.sync(batch_size=args.batch_size)
-            seconds = time.perf_counter() - started
-            if report.embedded != len(photos):
-                raise SystemExit(f"sync embedded {report.embedded} of {len(photos)}")
-            ids, vectors = library.catalog.descriptors(model.id)
-            names = {i: Path(p.path).name for i, p in library.catalog.photos_by_ids(ids).items()}
-    order = np.argsort([names[int(i)] for i in ids])  # file names sort in `photos` order
-    return len(photos) / seconds, vectors[order]
 
 
 def neighbour_recall(reference: np.ndarray, other: np.ndarray, k: int) -> float:
