@@ -153,16 +153,7 @@ def download_model(
     hub = Hub.from_environment()
     if not hub.offline:
         _check_reachable(model, hub)
-    with _hub_errors(model, hub):
-        config_path = hf_hub_download(
-            model.repo,
-            CONFIG_FILE,
-            revision=model.revision,
-            cache_dir=hub.cache_dir,
-            endpoint=hub.endpoint,
-            local_files_only=hub.offline,
-        )
-    config = _read_config(Path(config_path), model)
+    config = _read_config(_hub_file(model, hub, CONFIG_FILE, local_files_only=hub.offline), model)
     if hub.offline:
         weights, commit = cached_weights(model), None
         if weights is None:
@@ -175,6 +166,22 @@ def download_model(
     _check_digest(model, checksums, digest, weights)
     _record(checksums, model, digest, commit)
     return DownloadedModel(weights, config, digest, commit)
+
+
+def _hub_file(model: CatalogModel, hub: Hub, filename: str, local_files_only: bool = False) -> Path:
+    """A file of the model's repository through huggingface_hub's cache (downloaded if it is
+    not there), with its errors turned into a message for the user."""
+    with _hub_errors(model, hub):
+        return Path(
+            hf_hub_download(
+                model.repo,
+                filename,
+                revision=model.revision,
+                cache_dir=hub.cache_dir,
+                endpoint=hub.endpoint,
+                local_files_only=local_files_only,
+            )
+        )
 
 
 def _check_reachable(model: CatalogModel, hub: Hub) -> None:
@@ -236,15 +243,7 @@ def _fetch_weights(
             partial.unlink(missing_ok=True)
             raise
         os.replace(partial, blob)
-    with _hub_errors(model, hub):
-        pointer = hf_hub_download(
-            model.repo,
-            WEIGHTS_FILE,
-            revision=model.revision,
-            cache_dir=hub.cache_dir,
-            endpoint=hub.endpoint,
-        )
-    return Path(pointer), metadata.commit_hash
+    return _hub_file(model, hub, WEIGHTS_FILE), metadata.commit_hash
 
 
 def _stream(

@@ -20,6 +20,13 @@ class Settings:
         except (TypeError, ValueError):
             return default
 
+    def _text(self, key: str) -> str | None:
+        """A text setting; None when unset or empty."""
+        return str(self._store.value(key, "")) or None
+
+    def _set_text(self, key: str, value: str | None) -> None:
+        self._store.setValue(key, value or "")
+
     @property
     def thumbnail_size(self) -> int:
         return max(64, min(512, self._int("view/thumbnail_size", DEFAULT_THUMBNAIL_SIZE)))
@@ -48,21 +55,19 @@ class Settings:
     @property
     def provider(self) -> str | None:
         """The execution provider chosen in Settings; None lets the app pick the best."""
-        value = self._store.value("engine/provider", "")
-        return str(value) or None
+        return self._text("engine/provider")
 
     @provider.setter
     def provider(self, value: str | None) -> None:
-        self._store.setValue("engine/provider", value or "")
+        self._set_text("engine/provider", value)
 
     @property
     def library_location(self) -> str | None:
-        value = self._store.value("library/location", "")
-        return str(value) or None
+        return self._text("library/location")
 
     @library_location.setter
     def library_location(self, value: str | None) -> None:
-        self._store.setValue("library/location", value or "")
+        self._set_text("library/location", value)
 
     def sync(self) -> None:
         self._store.sync()
