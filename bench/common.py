@@ -143,9 +143,9 @@ def timed_sync(
         with Library(app_paths(Path(tmp) / "home")) as library:
             library.add_folder(folder)
             model = library.add_model(model_path, activate=True)
-            runner = library.runner(model)
-            size = runner.input_spec.input_size
-            runner.embed(np.zeros((batch_size, size, size, 3), np.uint8))  # warm-up
+            session = library.session(model)
+            size = session.input_spec.input_size
+            session.embed(np.zeros((batch_size, size, size, 3), np.uint8))  # warm-up
             started = time.perf_counter()
             report = library.sync(batch_size=batch_size, workers=workers)
             seconds = time.perf_counter() - started

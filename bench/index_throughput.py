@@ -7,7 +7,7 @@ weights):
 - baseline: what a straightforward script does: full-resolution PIL decode, exif_transpose,
   torchvision resize + centre crop, torch eager forward at batch 1;
 - model-only: our ONNX model on pre-decoded batches, the ceiling for ours.
-Each runner gets one warm-up call first, so the figures are steady-state rates.
+Each session gets one warm-up call first, so the figures are steady-state rates.
 
     .venv/bin/python bench/index_throughput.py [--photos 160] [--workers N] [--batch-size 32]
 
@@ -34,7 +34,7 @@ from common import (
 )
 from PIL import Image, ImageOps
 
-from desktop.core.descriptor_model import DescriptorModel
+from desktop.core.descriptor_model import DescriptorSession
 from desktop.core.images import decode_photo, load_input
 
 
@@ -96,7 +96,7 @@ def main() -> None:
 
 def measure_decode(model_path: Path, photos: list[Path]) -> float:
     """Milliseconds per photo of our decoder alone, on one thread."""
-    spec = DescriptorModel(model_path).input_spec
+    spec = DescriptorSession(model_path).input_spec
     started = time.perf_counter()
     for path in photos:
         decode_photo(path, spec)
@@ -105,7 +105,7 @@ def measure_decode(model_path: Path, photos: list[Path]) -> float:
 
 def measure_model_only(model_path: Path, photos: list[Path], batch_size: int) -> float:
     """Photos/s of onnxruntime alone on pre-decoded batches, with the library's settings."""
-    model = DescriptorModel(model_path)
+    model = DescriptorSession(model_path)
     batch = np.stack([load_input(p, model.input_spec) for p in photos[:batch_size]])
     model.embed(batch)  # warm-up
     repeats = max(1, 64 // batch_size)

@@ -30,7 +30,7 @@ from common import (
     timed_sync,
 )
 
-from desktop.core.descriptor_model import DescriptorModel
+from desktop.core.descriptor_model import DescriptorSession
 from desktop.core.images import load_input
 from desktop.core.quantize import quantize_int8
 
@@ -91,7 +91,7 @@ def measure_model_only(
     fp32_path: Path, int8_path: Path, photos: list[Path], batch_size: int
 ) -> tuple[float, float]:
     """Photos/s of each model on one pre-decoded batch, interleaved so load drift hits both."""
-    models = [DescriptorModel(fp32_path), DescriptorModel(int8_path)]
+    models = [DescriptorSession(fp32_path), DescriptorSession(int8_path)]
     batch = np.stack([load_input(p, models[0].input_spec) for p in photos[:batch_size]])
     best = [0.0, 0.0]
     for model in models:

@@ -189,8 +189,8 @@ def measure_end_to_end(vectors: np.ndarray, args: argparse.Namespace) -> dict[st
             stored = library.add_folder(folder)
             model = library.add_model(model_path, activate=True)
             fill_catalog(library, stored.id, folder, model.id, vectors)
-            runner = library.runner(model)
-            spec = runner.input_spec
+            session = library.session(model)
+            spec = session.input_spec
             library.search_images([small[0]])  # warm-up: loads the session, builds the index
             index = library.vector_index(model)
             figures = {}
@@ -198,8 +198,8 @@ def measure_end_to_end(vectors: np.ndarray, args: argparse.Namespace) -> dict[st
                 total, p95 = median_p95(timed(lambda p: library.search_images([p]), photos))
                 decode, _ = median_p95(timed(lambda p: decode_photo(p, spec), photos))
                 pixels = [decode_photo(p, spec).pixels[None] for p in photos]
-                embed, _ = median_p95(timed(runner.embed, pixels))
-                queries = runner.embed(np.concatenate(pixels))
+                embed, _ = median_p95(timed(session.embed, pixels))
+                queries = session.embed(np.concatenate(pixels))
                 search, _ = median_p95(timed(lambda q: index.search(q, 20), queries))
                 print(
                     f"end to end at {index.size:,} ({'IVF' if index.approximate else 'exact'}), "

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from desktop.core.descriptor_model import DescriptorModel
+from desktop.core.descriptor_model import DescriptorSession
 from desktop.core.images import InputSpec
 from trainer.data.datasets import EvalViews
 from trainer.distributed import resolve_device
@@ -56,7 +56,7 @@ def embed_with_net(
 
 
 def embed_with_onnx(
-    model: DescriptorModel,
+    model: DescriptorSession,
     paths: list[Path],
     boxes: Boxes = None,
     *,
@@ -84,7 +84,7 @@ def model_embedder(
     """
     path = Path(path)
     if path.suffix.lower() == ".onnx":
-        model = DescriptorModel(path)
+        model = DescriptorSession(path)
         description = f"{model.info.name} (ONNX, {model.info.descriptor_dim}-d)"
         return partial(embed_with_onnx, model, batch_size=batch_size, workers=workers), description
     net, checkpoint = load_checkpoint_net(path)

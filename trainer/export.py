@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from desktop.core import model_contract as contract
-from desktop.core.descriptor_model import DescriptorModel, ModelInfo, check_model_file
+from desktop.core.descriptor_model import DescriptorSession, ModelInfo, check_model_file
 from desktop.core.images import InputSpec
 from trainer.model import DescriptorNet
 
@@ -131,7 +131,7 @@ def _write_metadata(
 def _check_parity(wrapper: nn.Module, onnx_path: Path, images: np.ndarray) -> None:
     with torch.no_grad():
         expected = wrapper(torch.from_numpy(images)).numpy()
-    actual = DescriptorModel(onnx_path).embed(images)
+    actual = DescriptorSession(onnx_path).embed(images)
     cosines = np.sum(expected * actual, axis=1) / (
         np.linalg.norm(expected, axis=1) * np.linalg.norm(actual, axis=1)
     )

@@ -275,9 +275,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"skipped: {item['path']}: {item['reason']}")
 
     def work(library: Library) -> dict:
-        serving = library.search_model()
+        serving = library.serving_model()
         if serving is not None:  # loaded so that status names the provider it really got
-            library.runner(serving)
+            library.session(serving)
         return library.status()
 
     return _run(args, work, show)

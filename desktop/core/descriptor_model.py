@@ -1,4 +1,4 @@
-"""The ONNX descriptor runner: loads a model, checks the model contract, embeds images.
+"""The ONNX descriptor session: loads a model, checks the model contract, embeds images.
 
 The contract (`model_contract`): one input `images`, uint8 [batch, S, S, 3]; one output
 `descriptors`, float32 [batch, D]; the photo-search metadata keys present and consistent
@@ -93,7 +93,7 @@ class ModelInfo:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-class DescriptorModel:
+class DescriptorSession:
     """An onnxruntime session over a model that follows the contract.
 
     It runs on the best provider on offer (or `provider`, a `PROVIDERS` key); when that
@@ -184,14 +184,14 @@ MIN_PROBE_SPREAD = 1e-4
 
 def check_model_file(
     path: str | os.PathLike, *, threads: int | None = None, provider: str | None = None
-) -> DescriptorModel:
+) -> DescriptorSession:
     """Load a model file and verify what the contract check alone cannot see.
 
     The content hash is computed from the graph (a file that claims another model's hash is
     refused), and the model is run on probe images: its descriptors must be finite,
     L2-normalised and depend on the image.
     """
-    model = DescriptorModel(path, threads=threads, provider=provider)
+    model = DescriptorSession(path, threads=threads, provider=provider)
     actual = contract.file_content_hash(path)
     if actual != model.info.content_hash:
         raise ModelError(
@@ -211,7 +211,7 @@ def probe_images(input_size: int) -> np.ndarray:
     return np.stack([noise, gradient.transpose(1, 2, 0), grey]).astype(np.uint8)
 
 
-def _check_probe_descriptors(model: DescriptorModel, path: Path) -> None:
+def _check_probe_descriptors(model: DescriptorSession, path: Path) -> None:
     try:
         descriptors = model.embed(probe_images(model.input_spec.input_size))
     except Exception as exc:  # onnxruntime raises its own exception types per failure

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from desktop.core.catalog import Catalog, Photo
-from desktop.core.descriptor_model import DescriptorModel
+from desktop.core.descriptor_model import DescriptorSession
 from desktop.core.images import DEFAULT_MAX_PIXELS, DecodedPhoto, ImageLoadError, decode_photo
 from desktop.core.scanner import FolderOfflineError, ScannedFile, fingerprint, scan_folder
 
@@ -69,7 +69,7 @@ class Indexer:
     def __init__(
         self,
         catalog: Catalog,
-        model: DescriptorModel,
+        model: DescriptorSession,
         model_id: int,
         *,
         batch_size: int = 32,

@@ -23,7 +23,7 @@ import numpy as np
 
 from desktop.core.atomic import atomic_write
 from desktop.core.catalog import ACTIVE_MODEL, SERVING_MODEL, Catalog, Folder, ModelRecord, Photo
-from desktop.core.descriptor_model import DescriptorModel, check_model_file, provider_candidates
+from desktop.core.descriptor_model import DescriptorSession, check_model_file, provider_candidates
 from desktop.core.images import ImageSource
 from desktop.core.indexer import Indexer, ProgressCallback, SyncReport
 from desktop.core.paths import AppPaths
@@ -71,7 +71,7 @@ class Library:
         self.provider = provider
         self.approx_threshold = approx_threshold
         self._lock = threading.RLock()
-        self._runners: dict[int, DescriptorModel] = {}
+        self._sessions: dict[int, DescriptorSession] = {}
         self._indexes: dict[int, VectorIndex] = {}
         self._index_mtimes: dict[int, int | None] = {}
 
@@ -157,8 +157,8 @@ class Library:
             model_id = self.catalog.model_setting(ACTIVE_MODEL)
             return self.catalog.model(model_id) if model_id is not None else None
 
-    def search_model(self) -> ModelRecord | None:
-        """The model that answers searches now."""
+    def serving_model(self) -> ModelRecord | None:
+        """The serving model: the one that answers searches now."""
         with self._lock:
             active = self.active_model()
             serving_id = self.catalog.model_setting(SERVING_MODEL)
@@ -168,18 +168,18 @@ class Library:
                 return active
             return self.catalog.model(serving_id) or active
 
-    def runner(self, model: ModelRecord) -> DescriptorModel:
+    def session(self, model: ModelRecord) -> DescriptorSession:
         """The onnxruntime session of a model (loaded once, shared across threads)."""
         with self._lock:
-            if model.id not in self._runners:
-                self._runners[model.id] = DescriptorModel(
+            if model.id not in self._sessions:
+                self._sessions[model.id] = DescriptorSession(
                     model.path, threads=self.threads, provider=self.provider
                 )
-            return self._runners[model.id]
+            return self._sessions[model.id]
 
     def index_states(self) -> list[IndexState]:
         with self._lock:
-            serving = self.search_model()
+            serving = self.serving_model()
             return [
                 IndexState(
                     model,
@@ -208,9 +208,9 @@ class Library:
         active = self.active_model()
         if active is None:
             raise LibraryError("no model yet: add one with `photo-search models add FILE.onnx`")
-        runner = self.runner(active)
+        session = self.session(active)
         with Catalog(self.catalog.path) as catalog:
-            indexer = Indexer(catalog, runner, active.id, batch_size=batch_size, workers=workers)
+            indexer = Indexer(catalog, session, active.id, batch_size=batch_size, workers=workers)
             report = indexer.run(progress, cancel)
             if not report.cancelled and catalog.count_missing_descriptors(active.id) == 0:
                 catalog.set_setting(SERVING_MODEL, str(active.id))
@@ -277,7 +277,7 @@ class Library:
         """The query vector for images (files, bytes or decoded images; several = their mean)."""
         if not sources:
             raise LibraryError("no query image given")
-        return combine(self.runner(model).embed_images(sources))
+        return combine(self.session(model).embed_images(sources))
 
     def photo_query(
         self, photos: Sequence[Photo | int | str], model: ModelRecord
@@ -299,7 +299,7 @@ class Library:
         filters: SearchFilter = NO_FILTER,
     ) -> list[SearchResult]:
         """Photos like the given images."""
-        model = self.require_search_model()
+        model = self.require_serving_model()
         query = self.embed_query(sources, model)
         return self.search_vector(query, top=top, filters=filters, model=model)
 
@@ -311,7 +311,7 @@ class Library:
         filters: SearchFilter = NO_FILTER,
     ) -> list[SearchResult]:
         """Photos like photos already in the library (the photos themselves left out)."""
-        model = self.require_search_model()
+        model = self.require_serving_model()
         query, ids = self.photo_query(photos, model)
         return self.search_vector(query, top=top, filters=filters, model=model, exclude=ids)
 
@@ -324,7 +324,7 @@ class Library:
         model: ModelRecord | None = None,
         exclude: Sequence[int] = (),
     ) -> list[SearchResult]:
-        model = model or self.require_search_model()
+        model = model or self.require_serving_model()
         with self._lock:
             return top_k(self.vector_index(model), self.catalog, query, top, filters, exclude)
 
@@ -343,14 +343,14 @@ class Library:
 
     def duplicates(self, threshold: float = 0.95) -> list[list[Photo]]:
         """Groups of near-identical photos (cosine above `threshold`), best copy first."""
-        model = self.require_search_model()
+        model = self.require_serving_model()
         with self._lock:
             index = self.vector_index(model)
             ids, vectors = self.catalog.descriptors(model.id)
             return near_duplicate_groups(index, self.catalog, ids, vectors, threshold)
 
-    def require_search_model(self) -> ModelRecord:
-        model = self.search_model()
+    def require_serving_model(self) -> ModelRecord:
+        model = self.serving_model()
         if model is None:
             raise LibraryError("no model yet: add one with `photo-search models add FILE.onnx`")
         return model
@@ -389,8 +389,8 @@ class Library:
 
     def _provider_of(self, model: ModelRecord) -> str | None:
         """Where the model's session runs; None until a search or indexing loads it."""
-        runner = self._runners.get(model.id)
-        return runner.provider if runner is not None else None
+        session = self._sessions.get(model.id)
+        return session.provider if session is not None else None
 
 
 def _mtime(path: Path) -> int | None:

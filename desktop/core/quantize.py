@@ -20,7 +20,7 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from desktop.core import model_contract as contract
 from desktop.core.atomic import atomic_write
-from desktop.core.descriptor_model import DescriptorModel, check_model_file
+from desktop.core.descriptor_model import DescriptorSession, check_model_file
 
 INT8_SUFFIX = " (int8)"
 
@@ -31,7 +31,7 @@ def quantize_int8(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     `dst` appears complete or not at all, and only once it passes `check_model_file`.
     """
     src, dst = Path(src), Path(dst)
-    source = DescriptorModel(src, provider="cpu").info  # refuses a non-contract file early
+    source = DescriptorSession(src, provider="cpu").info  # refuses a non-contract file early
     with tempfile.TemporaryDirectory() as tmp:
         quantised = Path(tmp) / "int8.onnx"
         quantize_dynamic(src, quantised, weight_type=QuantType.QInt8)

@@ -486,7 +486,7 @@ class MainWindow(QMainWindow):
 
         def task(progress, cancel) -> SearchOutcome:
             started = time.perf_counter()
-            model = library.require_search_model()
+            model = library.require_serving_model()
             if query.vector is not None and query.model_id == model.id:
                 vector, exclude = query.vector, query.exclude
             elif query.photos:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -75,7 +75,7 @@ class ModelsDialog(QDialog):
             if active is not None and active.id == state.model.id:
                 flags.append("active")
             if state.serving:
-                flags.append("answering searches")
+                flags.append("serving searches")
             values = (
                 state.model.name,
                 str(state.model.dim),
@@ -85,7 +85,7 @@ class ModelsDialog(QDialog):
             )
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setData(256, state.model.id)
+                item.setData(Qt.ItemDataRole.UserRole, state.model.id)
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
 
@@ -109,7 +109,7 @@ class ModelsDialog(QDialog):
         if item is None:
             self.message.setText("Select a model first.")
             return
-        model_id = int(item.data(256))
+        model_id = int(item.data(Qt.ItemDataRole.UserRole))
         try:
             self.library.activate_model(model_id)
         except LibraryError as exc:  # a read-only library

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from desktop.core import model_contract as contract
-from desktop.core.descriptor_model import DescriptorModel
+from desktop.core.descriptor_model import DescriptorSession
 from desktop.core.library import Library
 from desktop.core.paths import app_paths
 from desktop.main import main
@@ -35,7 +35,7 @@ def test_models_add_refuses_a_file_that_claims_another_models_hash(capsys, tmp_p
     home = tmp_path / "lib"
     genuine = write_model(tmp_path / "genuine.onnx", seed=1)
     assert main(["models", "add", str(genuine), "--library", str(home)]) == 0
-    claimed = DescriptorModel(genuine).info.content_hash
+    claimed = DescriptorSession(genuine).info.content_hash
     impostor = write_model(
         tmp_path / "impostor.onnx", seed=2, metadata={contract.KEY_CONTENT_HASH: claimed}
     )
@@ -45,5 +45,5 @@ def test_models_add_refuses_a_file_that_claims_another_models_hash(capsys, tmp_p
     with Library(app_paths(home)) as library:
         (only,) = library.models()
         assert only.content_hash == claimed
-        stored = DescriptorModel(only.path)
+        stored = DescriptorSession(only.path)
         assert contract.file_content_hash(only.path) == claimed == stored.info.content_hash

@@ -8,7 +8,7 @@ import pytest
 
 from desktop.core import model_contract as contract
 from desktop.core import model_provisioning
-from desktop.core.descriptor_model import DescriptorModel
+from desktop.core.descriptor_model import DescriptorSession
 from desktop.core.library import Library
 from desktop.core.paths import app_paths
 from desktop.main import main
@@ -58,7 +58,7 @@ def test_models_get_int8_adds_the_int8_variant(hub, capsys, tmp_path, monkeypatc
     cannot keep the tests' pixel-projection model normalised on a flat grey image)."""
 
     def quantize_int8(src, dst):
-        info = DescriptorModel(src).info
+        info = DescriptorSession(src).info
         training = {contract.KEY_TRAINING: json.dumps(info.training)}  # kept, as quantize does
         return write_model(
             dst, size=32, dim=48, seed=7, name=info.name + " (int8)", metadata=training

@@ -60,7 +60,7 @@ def test_searches_keep_answering_while_another_process_indexes(
     library.add_folder(photo_folder)
     library.sync()
     home = library.paths.data.parent
-    model = library.search_model()
+    model = library.serving_model()
     query = sorted(photo_folder.rglob("*.jpg"))[0]
     expected = [r.photo.path for r in library.search_images([query], top=5)]  # its label
     with Library(app_paths(home)) as stale:  # searched before and after only

@@ -7,7 +7,7 @@ import pytest
 from onnx import TensorProto
 
 from desktop.core import model_contract as contract
-from desktop.core.descriptor_model import DescriptorModel, ModelError, check_model_file
+from desktop.core.descriptor_model import DescriptorSession, ModelError, check_model_file
 from desktop.core.images import load_input
 from tests.models import contract_metadata, write_model
 
@@ -23,7 +23,7 @@ def write_small(path, **kwargs):
 
 
 def test_hand_made_valid_model_embeds(tmp_path):
-    model = DescriptorModel(write_small(tmp_path / "ok.onnx", name="hand-made"))
+    model = DescriptorSession(write_small(tmp_path / "ok.onnx", name="hand-made"))
     images = np.random.default_rng(1).integers(0, 256, (3, SIZE, SIZE, 3), np.uint8)
     descriptors = model.embed(images)
     assert descriptors.shape == (3, DIM) and descriptors.dtype == np.float32
@@ -32,7 +32,7 @@ def test_hand_made_valid_model_embeds(tmp_path):
 
 
 def test_model_embeds_photos_alone_or_in_a_batch(tiny_model_path, made_photos):
-    model = DescriptorModel(tiny_model_path, threads=1)
+    model = DescriptorSession(tiny_model_path, threads=1)
     info = model.info
     assert (info.architecture, info.descriptor_dim) == ("pixel-projection", 48)
     descriptors = model.embed_images(made_photos[:5])
@@ -44,7 +44,7 @@ def test_model_embeds_photos_alone_or_in_a_batch(tiny_model_path, made_photos):
 
 
 def test_embed_rejects_wrong_arrays(tmp_path):
-    model = DescriptorModel(write_small(tmp_path / "ok.onnx"))
+    model = DescriptorSession(write_small(tmp_path / "ok.onnx"))
     with pytest.raises(ValueError, match="uint8 batch"):
         model.embed(np.zeros((1, SIZE, SIZE, 3), np.float32))
     with pytest.raises(ValueError, match="uint8 batch"):
@@ -53,14 +53,14 @@ def test_embed_rejects_wrong_arrays(tmp_path):
 
 def test_missing_file(tmp_path):
     with pytest.raises(ModelError, match="not found"):
-        DescriptorModel(tmp_path / "nope.onnx")
+        DescriptorSession(tmp_path / "nope.onnx")
 
 
 def test_not_onnx(tmp_path):
     path = tmp_path / "fake.onnx"
     path.write_text("this is not a protobuf")
     with pytest.raises(ModelError, match="not a loadable ONNX model"):
-        DescriptorModel(path)
+        DescriptorSession(path)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_not_onnx(tmp_path):
 def test_contract_violations_are_named(tmp_path, kwargs, message):
     path = write_small(tmp_path / "bad.onnx", **kwargs)
     with pytest.raises(ModelError, match=message):
-        DescriptorModel(path)
+        DescriptorSession(path)
 
 
 def test_an_honest_model_file_passes_the_full_check(tmp_path):
@@ -103,7 +103,7 @@ def test_an_honest_model_file_passes_the_full_check(tmp_path):
 )
 def test_outputs_that_break_the_contract_are_refused(tmp_path, head, message):
     path = write_small(tmp_path / f"{head}.onnx", head=head)
-    DescriptorModel(path)  # the graph and metadata alone look fine
+    DescriptorSession(path)  # the graph and metadata alone look fine
     with pytest.raises(ModelError, match=message):
         check_model_file(path)
 
@@ -111,10 +111,10 @@ def test_outputs_that_break_the_contract_are_refused(tmp_path, head, message):
 def test_the_content_hash_is_computed_not_read(tmp_path):
     """A file that claims another model's hash is refused: it is a different model."""
     original = write_small(tmp_path / "original.onnx", seed=1)
-    claimed = DescriptorModel(original).info.content_hash
+    claimed = DescriptorSession(original).info.content_hash
     impostor = write_small(
         tmp_path / "impostor.onnx", seed=2, metadata={contract.KEY_CONTENT_HASH: claimed}
     )
-    assert DescriptorModel(impostor).info.content_hash == claimed
+    assert DescriptorSession(impostor).info.content_hash == claimed
     with pytest.raises(ModelError, match="changed after it was exported"):
         check_model_file(impostor)

@@ -213,7 +213,7 @@ def test_names_that_are_not_utf8_are_indexed_found_and_kept(library, tmp_path):
 
 
 def test_special_files_are_refused_at_once(tmp_path, library):
-    spec = library.runner(library.active_model()).input_spec
+    spec = library.session(library.active_model()).input_spec
     fifo = tmp_path / "pipe.jpg"
     os.mkfifo(fifo)
     listening = socket.socket(socket.AF_UNIX)

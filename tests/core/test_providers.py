@@ -15,7 +15,7 @@ import pytest
 
 from desktop.core.descriptor_model import (
     CPU,
-    DescriptorModel,
+    DescriptorSession,
     ProviderError,
     provider_candidates,
 )
@@ -77,7 +77,7 @@ def test_a_chosen_provider_is_tried_before_the_cpu(offered):
 def test_the_model_runs_on_the_best_provider(tmp_path, offered, sessions):
     created, _ = sessions
     offered(CPU, CUDA)
-    model = DescriptorModel(write_model(tmp_path / "m.onnx"))
+    model = DescriptorSession(write_model(tmp_path / "m.onnx"))
     assert model.provider == "cuda"
     assert created == [[CUDA, CPU]]  # the CPU runs what the GPU provider cannot
 
@@ -89,7 +89,7 @@ def test_a_provider_that_fails_falls_back_to_the_cpu_and_says_why(
     offered(CUDA, COREML, CPU)
     failing.update({CUDA, COREML})
     with caplog.at_level(logging.WARNING, logger="desktop.core.descriptor_model"):
-        model = DescriptorModel(write_model(tmp_path / "m.onnx"), provider="auto")
+        model = DescriptorSession(write_model(tmp_path / "m.onnx"), provider="auto")
     assert model.provider == "cpu"
     assert created == [[CUDA, CPU], [COREML, CPU], [CPU]]
     assert "CUDAExecutionProvider provider failed" in caplog.text
@@ -100,10 +100,10 @@ def test_a_provider_that_fails_falls_back_to_the_cpu_and_says_why(
 def test_unknown_or_missing_providers_are_clear_errors(tmp_path, offered):
     path = write_model(tmp_path / "m.onnx")
     with pytest.raises(ProviderError, match="unknown execution provider 'tpu': choose auto, cuda"):
-        DescriptorModel(path, provider="tpu")
+        DescriptorSession(path, provider="tpu")
     offered(CPU)
     with pytest.raises(ProviderError, match="no CUDA provider .*it offers cpu"):
-        DescriptorModel(path, provider="cuda")
+        DescriptorSession(path, provider="cuda")
     with pytest.raises(ProviderError, match="no DirectML provider"):
         Library(app_paths(), provider="dml")
 
@@ -111,10 +111,10 @@ def test_unknown_or_missing_providers_are_clear_errors(tmp_path, offered):
 def test_library_status_names_the_provider_once_loaded(library):
     (model,) = library.status()["models"]
     assert model["provider"] is None  # not loaded: where it would run is not claimed
-    library.runner(library.search_model())
+    library.session(library.serving_model())
     assert library.status()["models"][0]["provider"] == "cpu"
 
 
-def model_inputs(model: DescriptorModel) -> np.ndarray:
+def model_inputs(model: DescriptorSession) -> np.ndarray:
     size = model.input_spec.input_size
     return np.zeros((1, size, size, 3), np.uint8)

@@ -174,7 +174,7 @@ def test_files_deleted_or_replaced_between_scan_and_decode(library, photo_folder
     assert library.catalog.descriptor_count(model_id) == 20 - 3
     ids, vectors = library.catalog.descriptors(model_id)
     by_path = {library.catalog.photo(int(i)).path: v for i, v in zip(ids, vectors, strict=True)}
-    reference = library.runner(library.active_model()).embed_images([made_photos[-1]])[0]
+    reference = library.session(library.active_model()).embed_images([made_photos[-1]])[0]
     for path in replaced:
         assert np.allclose(by_path[str(path)], reference, atol=1e-5)
 

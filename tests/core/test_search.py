@@ -47,8 +47,8 @@ def test_bytes_decoded_image_and_file_give_the_same_answer(indexed, photo_folder
 
 def test_several_images_search_with_their_mean(indexed, photo_folder):
     a, b = sorted(photo_folder.rglob("*.jpg"))[:2]
-    model = indexed.search_model()
-    vectors = indexed.runner(model).embed_images([a, b])
+    model = indexed.serving_model()
+    vectors = indexed.session(model).embed_images([a, b])
     mean = vectors.mean(axis=0)
     mean /= np.linalg.norm(mean)
     expected = indexed.search_vector(mean, top=4)
@@ -126,7 +126,7 @@ def test_damaged_index_file_is_rebuilt_from_the_catalog(indexed, photo_folder, d
     with Library(app_paths()) as reopened:
         assert [r.photo.id for r in reopened.search_images([query], top=8)] == before
         reopened.sync()
-    model_id = indexed.search_model().id
+    model_id = indexed.serving_model().id
     assert VectorIndex.load(index_file, model_id).size == 20
 
 
@@ -145,12 +145,12 @@ def test_model_switch_keeps_searching_with_the_old_model_until_complete(
     indexed, photo_folder, tmp_path
 ):
     query = sorted(photo_folder.rglob("*.jpg"))[0]
-    old = indexed.search_model()
+    old = indexed.serving_model()
     before = indexed.search_images([query], top=20)
     second = write_model(tmp_path / "second.onnx", seed=123, size=32, dim=48, name="second")
     new = indexed.add_model(second, activate=True)
     assert indexed.active_model().id == new.id
-    assert indexed.search_model().id == old.id  # new index empty: old one answers
+    assert indexed.serving_model().id == old.id  # new index empty: old one answers
 
     cancel = threading.Event()
 
@@ -160,11 +160,11 @@ def test_model_switch_keeps_searching_with_the_old_model_until_complete(
 
     report = indexed.sync(cancel_once_embedding, cancel, batch_size=4)
     assert report.cancelled and 0 < indexed.catalog.descriptor_count(new.id) < 20
-    assert indexed.search_model().id == old.id  # partly indexed: still the old model
+    assert indexed.serving_model().id == old.id  # partly indexed: still the old model
     assert indexed.search_images([query], top=20) == before
 
     indexed.sync()
-    assert indexed.search_model().id == new.id
+    assert indexed.serving_model().id == new.id
     after = indexed.search_images([query], top=20)
     assert after[0].photo.path == str(query)
     assert [r.score for r in after] != pytest.approx([r.score for r in before], abs=1e-3)

@@ -80,7 +80,7 @@ def test_library_switches_to_ivf_as_it_grows_and_back_as_it_shrinks(tiny_model_p
         library.add_model(tiny_model_path)
         library.add_folder(folder)
         library.sync()
-        model = library.search_model()
+        model = library.serving_model()
         assert not library.vector_index(model).approximate
         for number in range(60):
             make_photo(folder / f"later-{number:03d}.jpg", 30 + number % 20, number // 20)

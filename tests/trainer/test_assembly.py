@@ -22,7 +22,7 @@ from safetensors.torch import save_file
 from timm.layers import resample_abs_pos_embed as timm_resample
 from timm.models._hub import save_config_for_hf
 
-from desktop.core.descriptor_model import DescriptorModel
+from desktop.core.descriptor_model import DescriptorSession
 from desktop.core.images import load_input
 from desktop.core.model_assembly import (
     TEMPLATE_KEY,
@@ -95,11 +95,11 @@ def test_assembled_model_matches_the_trainers_export(hub_export, photos, tmp_pat
     info = assemble_model(
         TEMPLATES / f"{arch}.onnx", weights, tmp_path / "app.onnx", name="app", training={}
     )
-    expected_model = DescriptorModel(reference)
+    expected_model = DescriptorSession(reference)
     assert info.input_spec == expected_model.input_spec
     batch = np.stack([load_input(p, info.input_spec) for p in photos])
     expected = expected_model.embed(batch)
-    actual = DescriptorModel(info.path).embed(batch)
+    actual = DescriptorSession(info.path).embed(batch)
     assert cosines(expected, actual).min() >= MIN_COSINE
     # The graphs are the same and so are the weights, the position embedding aside: anything
     # above float32 noise is a resampling that is not timm's (a=-0.75 gives 1.4e-4).
@@ -146,8 +146,8 @@ def test_cli_template_of_a_tiny_vit_assembles_like_its_export(tmp_path, photos):
     reference = export_onnx(net, tmp_path / "trainer.onnx", name="trainer").path
     info = assemble_model(template, weights, tmp_path / "app.onnx", name="app", training={})
     batch = np.stack([load_input(p, info.input_spec) for p in photos])
-    expected = DescriptorModel(reference).embed(batch)
-    actual = DescriptorModel(info.path).embed(batch)
+    expected = DescriptorSession(reference).embed(batch)
+    actual = DescriptorSession(info.path).embed(batch)
     assert cosines(expected, actual).min() >= MIN_COSINE
 
 

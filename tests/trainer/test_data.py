@@ -183,10 +183,10 @@ def test_eval_view_is_what_the_app_indexes(tmp_path, tiny_model_path):
         library.add_folder(photo.parent)
         library.sync()
         _, stored = library.catalog.descriptors(model.id)
-        runner = library.runner(model)
-        view = load_eval_view(photo, runner.input_spec)
-        np.testing.assert_allclose(runner.embed(view[None]), stored, rtol=0, atol=1e-6)
-    spec = runner.input_spec
+        session = library.session(model)
+        view = load_eval_view(photo, session.input_spec)
+        np.testing.assert_allclose(session.embed(view[None]), stored, rtol=0, atol=1e-6)
+    spec = session.input_spec
     with Image.open(photo) as image:
         upright = ImageOps.exif_transpose(image.convert("RGB"))  # full decode, no draft
     assert upright.size == (400, 600)

@@ -7,7 +7,7 @@ import onnx
 import pytest
 import torch
 
-from desktop.core.descriptor_model import DescriptorModel, ModelError, check_model_file
+from desktop.core.descriptor_model import DescriptorSession, ModelError, check_model_file
 from desktop.core.images import load_input
 from trainer import cli
 from trainer import export as export_module
@@ -21,7 +21,7 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def test_onnxruntime_matches_torch_on_photos(tiny_export, made_photos):
     net, path = tiny_export
-    model = DescriptorModel(path)
+    model = DescriptorSession(path)
     photos = made_photos[::5]
     batch = np.stack([load_input(p, model.input_spec) for p in photos])
     with torch.no_grad():
@@ -34,7 +34,7 @@ def test_onnxruntime_matches_torch_on_photos(tiny_export, made_photos):
 def test_graph_normalises_with_the_backbone_mean_and_std(tiny_export, made_photos):
     """The uint8 graph equals the float net on timm-normalised input."""
     net, path = tiny_export
-    model = DescriptorModel(path)
+    model = DescriptorSession(path)
     pixels = load_input(made_photos[7], model.input_spec)
     cfg = net.data_config()
     x = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255.0
@@ -99,7 +99,7 @@ def test_cli_export_with_extra_timm_arguments(tmp_path, capsys):
         ]
     )
     assert status == 0
-    info = DescriptorModel(out).info
+    info = DescriptorSession(out).info
     assert info.architecture == "deit_tiny_distilled_patch16_224"
     assert info.input_spec.input_size == 32
     assert info.training == {"weights": "random init"}
@@ -116,7 +116,7 @@ def test_cli_export_from_checkpoint(tmp_path):
     images = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), np.uint8)
     with torch.no_grad():
         expected = UInt8ImageWrapper(net.eval())(torch.from_numpy(images)).numpy()
-    assert cosines(expected, DescriptorModel(out).embed(images)).min() >= 0.9999
+    assert cosines(expected, DescriptorSession(out).embed(images)).min() >= 0.9999
 
 
 def test_cli_reports_missing_weights(tmp_path, capsys):

@@ -18,7 +18,7 @@ import timm
 import torch
 from PIL import Image
 
-from desktop.core.descriptor_model import DescriptorModel
+from desktop.core.descriptor_model import DescriptorSession
 from trainer import cli
 from trainer.finetune import finetune, fit_batch_to_labels
 from trainer.report import MetricsLog
@@ -78,7 +78,7 @@ def test_run_folder_holds_config_metrics_checkpoint_model_report_and_curves(flow
 def test_exported_model_carries_the_training_summary(flowers_run):
     run_dir, _ = flowers_run
     report = json.loads((run_dir / "report.json").read_text())
-    info = DescriptorModel(run_dir / "model.onnx").info
+    info = DescriptorSession(run_dir / "model.onnx").info
     assert info.content_hash == report["model"]["content_hash"]
     assert info.input_spec.input_size == 64 and info.descriptor_dim == 192
     training = info.training
@@ -152,7 +152,7 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(small_labelled,
     reports = [json.loads((tmp_path / run / "report.json").read_text()) for run in "ab"]
     assert reports[0]["after"] == reports[1]["after"]
     assert reports[0]["before"] == reports[1]["before"]
-    assert DescriptorModel(tmp_path / "b" / "model.onnx").info.training["weights"] == (
+    assert DescriptorSession(tmp_path / "b" / "model.onnx").info.training["weights"] == (
         "weights start.pth"
     )
     skipped = reports[0]["data"]["skipped"]  # an unreadable photo is listed, never fatal

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Without a display Qt aborts the whole run; the Makefile sets this too, bare pytest does not.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtGui import QGuiApplication
 
 from desktop.core.paths import app_paths

@@ -57,7 +57,7 @@ def test_models_dialog_adds_and_activates(qtbot, indexed_library, tmp_path):
     dialog = ModelsDialog(indexed_library)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == 1
-    assert "answering searches" in dialog.table.item(0, 4).text()
+    assert "serving searches" in dialog.table.item(0, 4).text()
     dialog.add(str(tmp_path / "missing.onnx"))
     assert "Cannot add" in dialog.message.text()
     dialog.add(str(second))
@@ -68,7 +68,7 @@ def test_models_dialog_adds_and_activates(qtbot, indexed_library, tmp_path):
     assert activated.args[0] == indexed_library.models()[1].id
     assert indexed_library.active_model().name == "second"
     assert "active" in dialog.table.item(1, 4).text()
-    assert "answering searches" in dialog.table.item(0, 4).text()  # until indexed
+    assert "serving searches" in dialog.table.item(0, 4).text()  # until indexed
 
 
 def test_duplicates_dialog_lists_groups_best_first(qtbot, window, photo_folder):

@@ -158,8 +158,8 @@ def test_region_selected_with_the_mouse_is_searched(qtbot, window, photo_folder)
 def count_embeds(window, monkeypatch, hold: threading.Event | None = None) -> list[int]:
     """Record the size of each batch the search model embeds; with `hold`, the first call
     waits for it to be set."""
-    runner = window.library.runner(window.library.search_model())
-    calls, embed = [], runner.embed
+    session = window.library.session(window.library.serving_model())
+    calls, embed = [], session.embed
 
     def counting(images):
         calls.append(len(images))
@@ -167,7 +167,7 @@ def count_embeds(window, monkeypatch, hold: threading.Event | None = None) -> li
             assert hold.wait(30)
         return embed(images)
 
-    monkeypatch.setattr(runner, "embed", counting)
+    monkeypatch.setattr(session, "embed", counting)
     return calls
 
 
