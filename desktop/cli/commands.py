@@ -15,21 +15,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from desktop import text
 from desktop.cli import catalog_commands
 from desktop.cli.progress import ProgressPrinter
 from desktop.core.catalog import CatalogError
 from desktop.core.descriptor_model import (
     AUTO,
-    PROVIDER_LABELS,
     PROVIDERS,
     ModelError,
     ProviderError,
     check_model_file,
 )
 from desktop.core.images import ImageLoadError
+from desktop.core.indexer import SyncReport
 from desktop.core.library import Library, LibraryError
 from desktop.core.paths import app_paths
-from desktop.core.search import SearchFilter, SearchResult
+from desktop.core.queries import Query, QueryOutcome
+from desktop.core.search import SearchFilter
+from desktop.core.status import LibraryStatus, ModelState, model_json
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -116,8 +119,16 @@ def _filters(args: argparse.Namespace) -> SearchFilter:
     return SearchFilter(args.min_score, folder, args.date_from, args.date_to)
 
 
-def _run(args: argparse.Namespace, work: Callable[[Library], Any], show: Callable) -> int:
-    """Open the library, do the work, print the result; user errors exit with status 2."""
+def _run(
+    args: argparse.Namespace,
+    work: Callable[[Library], Any],
+    show: Callable,
+    *,
+    to_json: Callable[[Any], Any] = lambda result: result,
+) -> int:
+    """Open the library, do the work, print the result; user errors exit with status 2.
+
+    `show` prints the result for people; `to_json` turns it into the `--json` document."""
     try:
         with Library(app_paths(args.library), provider=args.provider) as library:
             result = work(library)
@@ -125,14 +136,14 @@ def _run(args: argparse.Namespace, work: Callable[[Library], Any], show: Callabl
         print(f"photo-search: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(to_json(result), indent=2))
     else:
         show(result)
     return 0
 
 
-def _results_json(results: list[SearchResult]) -> list[dict]:
-    return [{"path": r.photo.path, "score": round(r.score, 6)} for r in results]
+def _results_json(outcome: QueryOutcome) -> list[dict]:
+    return [{"path": r.photo.path, "score": round(r.score, 6)} for r in outcome.results]
 
 
 def _show_results(results: list[dict]) -> None:
@@ -150,18 +161,26 @@ def cmd_models_add(args: argparse.Namespace) -> int:
     return _run(args, work, lambda m: print(f"added model {m['id']}: {m['name']}"))
 
 
+def _model_line(state: ModelState) -> str:
+    roles = text.model_roles(state)
+    return (
+        f"{state.record.name}  {state.record.dim}-d  {state.indexed} indexed, "
+        f"{state.pending} pending" + (f"  ({roles})" if roles else "")
+    )
+
+
 def cmd_models_list(args: argparse.Namespace) -> int:
-    def show(models: list[dict]) -> None:
+    def show(models: list[ModelState]) -> None:
         if not models:
             print("no models: add one with `photo-search models add FILE.onnx`")
-        for m in models:
-            flags = ("active " if m["active"] else "") + ("serving" if m["serving"] else "")
-            print(
-                f"{m['id']:>3}  {m['name']}  {m['dim']}-d  {m['indexed']} indexed, "
-                f"{m['pending']} pending  {flags}"
-            )
+        for state in models:
+            print(f"{state.record.id:>3}  {_model_line(state)}")
 
-    return _run(args, lambda library: library.status()["models"], show)
+    return _run(args, lambda library: library.model_states(), show, to_json=_models_json)
+
+
+def _models_json(models: list[ModelState]) -> list[dict]:
+    return [model_json(state) for state in models]
 
 
 def cmd_models_activate(args: argparse.Namespace) -> int:
@@ -173,7 +192,7 @@ def cmd_models_activate(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    def work(library: Library) -> dict:
+    def work(library: Library) -> SyncReport:
         if args.model:
             library.add_model(args.model, activate=True)
         for folder in args.folders:
@@ -182,36 +201,21 @@ def cmd_index(args: argparse.Namespace) -> int:
             raise LibraryError("no folders yet: `photo-search index FOLDER`")
         printer = ProgressPrinter(sys.stderr)
         try:
-            report = library.sync(printer.update, batch_size=args.batch_size)
+            return library.sync(printer.update, batch_size=args.batch_size)
         finally:
             printer.finish()
-        return {
-            "added": report.added,
-            "changed": report.changed,
-            "moved": report.moved,
-            "deleted": report.deleted,
-            "embedded": report.embedded,
-            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
-            "offline_folders": report.offline_folders,
-            "folder_problems": [{"path": p, "reason": r} for p, r in report.folder_problems],
-            "seconds": round(report.seconds, 2),
-        }
 
-    def show(summary: dict) -> None:
-        print(
-            f"{summary['added']} added, {summary['changed']} changed, {summary['moved']} moved, "
-            f"{summary['deleted']} deleted, {summary['embedded']} embedded, "
-            f"{len(summary['skipped'])} skipped in {summary['seconds']:.1f} s"
-        )
-        for item in summary["skipped"]:
-            print(f"  skipped {item['path']}: {item['reason']}")
-        for folder in summary["offline_folders"]:
+    def show(report: SyncReport) -> None:
+        print(text.sync_summary(report))
+        for path, reason in report.skipped:
+            print(f"  skipped {path}: {reason}")
+        for folder in report.offline_folders:
             print(f"  offline (photos kept): {folder}")
-        for item in summary["folder_problems"]:
-            print(f"  unreadable: {item['path']}: {item['reason']}")
+        for path, reason in report.folder_problems:
+            print(f"  unreadable: {path}: {reason}")
 
     try:
-        return _run(args, work, show)
+        return _run(args, work, show, to_json=_sync_json)
     except KeyboardInterrupt:
         print(
             "\ninterrupted: finished batches are saved; run `index` again to resume",
@@ -220,18 +224,32 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 130
 
 
+def _sync_json(report: SyncReport) -> dict:
+    return {
+        "added": report.added,
+        "changed": report.changed,
+        "moved": report.moved,
+        "deleted": report.deleted,
+        "embedded": report.embedded,
+        "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+        "offline_folders": report.offline_folders,
+        "folder_problems": [{"path": p, "reason": r} for p, r in report.folder_problems],
+        "seconds": round(report.seconds, 2),
+    }
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     def work(library: Library) -> list[dict]:
-        results = library.search_images(args.images, top=args.top_k, filters=_filters(args))
-        return _results_json(results)
+        query = Query(images=args.images)
+        return _results_json(library.run_query(query, top=args.top_k, filters=_filters(args)))
 
     return _run(args, work, _show_results)
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
     def work(library: Library) -> list[dict]:
-        results = library.similar_to(args.photos, top=args.top_k, filters=_filters(args))
-        return _results_json(results)
+        query = Query(photos=args.photos)
+        return _results_json(library.run_query(query, top=args.top_k, filters=_filters(args)))
 
     return _run(args, work, _show_results)
 
@@ -255,32 +273,28 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    def show(status: dict) -> None:
-        read_only = " (read-only: it can be searched, not changed)" if status["read_only"] else ""
-        print(f"catalog: {status['catalog']}{read_only}")
-        print(f"photos: {status['photos']}")
-        print(f"skipped files (not readable as photos): {len(status['skipped'])}")
-        for folder in status["folders"]:
-            state = "online" if folder["online"] else "OFFLINE (photos kept)"
-            print(f"folder: {folder['path']} [{state}]")
-        for model in status["models"]:
-            flags = ("active " if model["active"] else "") + ("serving" if model["serving"] else "")
-            print(
-                f"model {model['id']}: {model['name']}: {model['indexed']} indexed, "
-                f"{model['pending']} pending {flags}"
-            )
-            if model["provider"]:
-                print(f"  runs on: {PROVIDER_LABELS.get(model['provider'], model['provider'])}")
-        for item in status["skipped"]:
-            print(f"skipped: {item['path']}: {item['reason']}")
+    def show(status: LibraryStatus) -> None:
+        read_only = " (read-only: it can be searched, not changed)" if status.read_only else ""
+        print(f"catalog: {status.catalog}{read_only}")
+        print(f"photos: {status.photos}")
+        print(f"skipped files (not readable as photos): {len(status.skipped)}")
+        for folder in status.folders:
+            state = "online" if folder.online else "OFFLINE (photos kept)"
+            print(f"folder: {folder.path} [{state}]")
+        for state in status.models:
+            print(f"model {state.record.id}: {_model_line(state)}")
+            if state.provider:
+                print(f"  runs on: {text.provider_label(state.provider)}")
+        for item in status.skipped:
+            print(f"skipped: {item.path}: {item.reason}")
 
-    def work(library: Library) -> dict:
+    def work(library: Library) -> LibraryStatus:
         serving = library.serving_model()
         if serving is not None:  # loaded so that status names the provider it really got
             library.session(serving)
         return library.status()
 
-    return _run(args, work, show)
+    return _run(args, work, show, to_json=LibraryStatus.to_json)
 
 
 def cmd_remove_folder(args: argparse.Namespace) -> int:

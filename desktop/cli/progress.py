@@ -1,5 +1,5 @@
 """A one-line progress bar for indexing and downloads on a terminal (plain lines when not a
-terminal)."""
+terminal). The words come from `desktop.text`, as in the window."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from desktop.core.indexer import Progress
+from desktop import text
+from desktop.core.indexer import Phase, Progress
 from desktop.core.model_download import DownloadProgress
 
 
@@ -47,33 +48,17 @@ class ProgressPrinter:
             self.stream.flush()
 
 
+def _bar(done: int, total: int | None) -> str:
+    share = done / total if total else 1.0
+    return f"[{'#' * int(share * 30):<30}]"
+
+
 def format_progress(progress: Progress) -> str:
-    if progress.phase == "scan" and not progress.total:
-        return f"scanning: {progress.done} photos found  {progress.current}"
-    if progress.phase == "scan":
-        return f"reading new and changed files: {progress.done}/{progress.total}"
-    share = progress.done / progress.total if progress.total else 1.0
-    bar = "#" * int(share * 30)
-    eta = (
-        f"ETA {int(progress.eta_s // 60)}:{int(progress.eta_s % 60):02d}" if progress.eta_s else ""
-    )
-    return (
-        f"embedding [{bar:<30}] {progress.done}/{progress.total} {progress.rate:.1f} photos/s {eta}"
-    )
+    if progress.phase is Phase.SCANNING:
+        return text.index_progress(progress)
+    return f"{_bar(progress.done, progress.total)} {text.index_progress(progress)}"
 
 
 def format_download(progress: DownloadProgress) -> str:
-    done = f"{progress.done / 1e6:.1f}"
-    if not progress.total:
-        return f"downloading {done} MB {progress.rate / 1e6:.1f} MB/s"
-    share = progress.done / progress.total
-    bar = "#" * int(share * 30)
-    eta = (
-        f"ETA {int(progress.eta_s // 60)}:{int(progress.eta_s % 60):02d}"
-        if progress.eta_s is not None
-        else ""
-    )
-    return (
-        f"downloading [{bar:<30}] {done}/{progress.total / 1e6:.1f} MB "
-        f"{progress.rate / 1e6:.1f} MB/s {eta}"
-    )
+    line = f"Downloading {text.download_progress(progress)}"
+    return f"{_bar(progress.done, progress.total)} {line}" if progress.total else line

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
@@ -32,11 +33,18 @@ from desktop.core.scanner import FolderOfflineError, ScannedFile, fingerprint, s
 log = logging.getLogger(__name__)
 
 
+class Phase(Enum):
+    SCANNING = "scanning"
+    """Walking the folders: `done` counts the files found, the total is not known yet."""
+    READING = "reading"
+    """Reading the content fingerprints of new and changed files."""
+    EMBEDDING = "embedding"
+    """Decoding photos and computing their descriptors."""
+
+
 @dataclass(frozen=True)
 class Progress:
-    phase: str
-    """"scan" while walking folders (total 0) and reading fingerprints, "embed" while
-    computing descriptors."""
+    phase: Phase
     done: int
     total: int
     current: str
@@ -118,7 +126,7 @@ class Indexer:
             for file in result.files:
                 scanned.setdefault(file.path, (folder.id, file))
             if progress:
-                progress(Progress("scan", len(scanned), 0, folder.path, 0.0, None))
+                progress(Progress(Phase.SCANNING, len(scanned), 0, folder.path, 0.0, None))
 
         # photos under an unreadable sub-folder are kept, like those of an offline folder
         unreadable = tuple(path for found in problems.values() for path, _ in found)
@@ -185,7 +193,8 @@ class Indexer:
                 report.folder_problems.append((path, f"cannot read: {exc.strerror or exc}"))
             if progress and (done % 200 == 0 or done == len(todo)):
                 rate = done / max(time.monotonic() - started, 1e-6)
-                progress(Progress("scan", done, len(todo), path, rate, (len(todo) - done) / rate))
+                eta = (len(todo) - done) / rate
+                progress(Progress(Phase.READING, done, len(todo), path, rate, eta))
         return digests
 
     def _apply_change(self, db, photo: Photo, file: ScannedFile, digest: str, report) -> None:
@@ -224,7 +233,7 @@ class Indexer:
                     elapsed = max(time.monotonic() - started, 1e-6)
                     rate = done / elapsed
                     eta = (total - done) / rate if rate > 0 else None
-                    progress(Progress("embed", done, total, batch[-1].path, rate, eta))
+                    progress(Progress(Phase.EMBEDDING, done, total, batch[-1].path, rate, eta))
                 if cancel.is_set():
                     break
 

@@ -1,9 +1,9 @@
 """The library: one object the GUI and the CLI drive for folders, models, indexing and search.
 
 It owns the catalog connection used for searching and the in-memory vector indexes, and it
-decides which model answers searches: the active model once all its descriptors exist,
-until then the model that served before (DESIGN.md: a new model is indexed in the background
-while the old one keeps answering). Indexing opens its own catalog connection, so it can run
+decides which model serves (answers searches): the active model once all its descriptors
+exist, until then the model that served before, so a new model is indexed in the background
+while the old one keeps answering. Indexing opens its own catalog connection, so it can run
 in a worker thread or another process while searches go on. A library whose catalog cannot be
 written (read-only media) is searched from an in-memory index; changing it raises
 LibraryError.
@@ -15,8 +15,8 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from desktop.core.descriptor_model import DescriptorSession, check_model_file, p
 from desktop.core.images import ImageSource
 from desktop.core.indexer import Indexer, ProgressCallback, SyncReport
 from desktop.core.paths import AppPaths
+from desktop.core.queries import Query, QueryOutcome
 from desktop.core.search import (
     NO_FILTER,
     SearchFilter,
@@ -35,6 +36,7 @@ from desktop.core.search import (
     near_duplicate_groups,
     top_k,
 )
+from desktop.core.status import FolderState, LibraryStatus, ModelState, SkippedFile
 from desktop.core.vector_index import APPROX_THRESHOLD, VectorIndex
 
 CATALOG_FILE = "catalog.sqlite3"
@@ -44,15 +46,6 @@ log = logging.getLogger(__name__)
 
 class LibraryError(Exception):
     """A request the library cannot satisfy; the message tells the user what to do."""
-
-
-@dataclass(frozen=True)
-class IndexState:
-    model: ModelRecord
-    indexed: int
-    pending: int
-    serving: bool
-    """True when this model answers searches."""
 
 
 class Library:
@@ -177,17 +170,21 @@ class Library:
                 )
             return self._sessions[model.id]
 
-    def index_states(self) -> list[IndexState]:
+    def model_states(self) -> list[ModelState]:
+        """Every registered model with its indexing progress, in the order they were added."""
         with self._lock:
+            active_id = self.catalog.model_setting(ACTIVE_MODEL)
             serving = self.serving_model()
             return [
-                IndexState(
-                    model,
-                    self.catalog.descriptor_count(model.id),
-                    self.catalog.count_missing_descriptors(model.id),
-                    serving is not None and serving.id == model.id,
+                ModelState(
+                    record,
+                    active=record.id == active_id,
+                    serving=serving is not None and serving.id == record.id,
+                    indexed=self.catalog.descriptor_count(record.id),
+                    pending=self.catalog.count_missing_descriptors(record.id),
+                    provider=self._provider_of(record),
                 )
-                for model in self.catalog.models()
+                for record in self.catalog.models()
             ]
 
     # indexing ------------------------------------------------------------------------------
@@ -291,6 +288,31 @@ class Library:
             raise LibraryError(f"not indexed yet: {', '.join(missing)}")
         return combine(vectors), ids.tolist()
 
+    def run_query(
+        self, query: Query, *, top: int = 20, filters: SearchFilter = NO_FILTER
+    ) -> QueryOutcome:
+        """The `top` photos most like the query, with the serving model.
+
+        The query's vector is reused when the serving model computed it; otherwise library
+        photos are looked up from their stored descriptors and images are embedded.
+        """
+        started = time.perf_counter()
+        model = self.require_serving_model()
+        if query.embedded_with(model.id):
+            vector, exclude = query.vector, list(query.exclude)
+        elif query.photos:
+            vector, exclude = self.photo_query(query.photos, model)
+        elif query.images:
+            vector, exclude = self.embed_query(query.images, model), []
+        else:
+            raise LibraryError("nothing to search with: give an image or a library photo")
+        results = self.search_vector(vector, top=top, filters=filters, model=model, exclude=exclude)
+        return QueryOutcome(
+            query.with_vector(vector, model.id, exclude),
+            results,
+            time.perf_counter() - started,
+        )
+
     def search_images(
         self,
         sources: Sequence[ImageSource],
@@ -299,9 +321,7 @@ class Library:
         filters: SearchFilter = NO_FILTER,
     ) -> list[SearchResult]:
         """Photos like the given images."""
-        model = self.require_serving_model()
-        query = self.embed_query(sources, model)
-        return self.search_vector(query, top=top, filters=filters, model=model)
+        return self.run_query(Query(images=sources), top=top, filters=filters).results
 
     def similar_to(
         self,
@@ -311,9 +331,7 @@ class Library:
         filters: SearchFilter = NO_FILTER,
     ) -> list[SearchResult]:
         """Photos like photos already in the library (the photos themselves left out)."""
-        model = self.require_serving_model()
-        query, ids = self.photo_query(photos, model)
-        return self.search_vector(query, top=top, filters=filters, model=model, exclude=ids)
+        return self.run_query(Query(photos=photos), top=top, filters=filters).results
 
     def search_vector(
         self,
@@ -357,35 +375,18 @@ class Library:
 
     # status --------------------------------------------------------------------------------
 
-    def status(self) -> dict:
+    def status(self) -> LibraryStatus:
         with self._lock:
-            counts = self.catalog.counts()
-            return {
-                "catalog": str(self.catalog.path),
-                "read_only": self.read_only,
-                "folders": [
-                    {"path": f.path, "online": f.online, "problems": f.scan_error}
-                    for f in self.catalog.folders()
+            return LibraryStatus(
+                catalog=str(self.catalog.path),
+                read_only=self.read_only,
+                folders=[
+                    FolderState(f.path, f.online, f.scan_error) for f in self.catalog.folders()
                 ],
-                "photos": counts["photos"],
-                "skipped": [
-                    {"path": p.path, "reason": p.error} for p in self.catalog.skipped_photos()
-                ],
-                "models": [
-                    {
-                        "id": s.model.id,
-                        "name": s.model.name,
-                        "content_hash": s.model.content_hash,
-                        "dim": s.model.dim,
-                        "active": self.catalog.model_setting(ACTIVE_MODEL) == s.model.id,
-                        "serving": s.serving,
-                        "indexed": s.indexed,
-                        "pending": s.pending,
-                        "provider": self._provider_of(s.model),
-                    }
-                    for s in self.index_states()
-                ],
-            }
+                photos=self.catalog.counts()["photos"],
+                skipped=[SkippedFile(p.path, p.error) for p in self.catalog.skipped_photos()],
+                models=self.model_states(),
+            )
 
     def _provider_of(self, model: ModelRecord) -> str | None:
         """Where the model's session runs; None until a search or indexing loads it."""

@@ -8,10 +8,8 @@ re-rank instantly from its vector instead of embedding the query again.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 
-import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -35,20 +33,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop import APP_NAME
+from desktop import APP_NAME, text
 from desktop.core.catalog import ModelRecord, Photo
-from desktop.core.descriptor_model import PROVIDER_LABELS, ModelError
-from desktop.core.indexer import Progress, SyncReport
+from desktop.core.descriptor_model import ModelError
+from desktop.core.indexer import Phase, Progress, SyncReport
 from desktop.core.library import Library, LibraryError
 from desktop.core.model_catalog import load_catalog
 from desktop.core.model_provisioning import get_catalog_model
 from desktop.core.paths import AppPaths, display_path, resource_path
+from desktop.core.queries import Query, QueryOutcome
 from desktop.core.scanner import supported_extensions
 from desktop.core.search import SearchFilter, SearchResult
 from desktop.ui.duplicates_dialog import DuplicatesDialog
 from desktop.ui.file_actions import copy_image, copy_path, open_in_viewer, reveal_in_file_manager
 from desktop.ui.first_run import FirstRunPage
-from desktop.ui.formatting import fmt_eta
 from desktop.ui.library_panel import LibraryPanel
 from desktop.ui.model_chooser import ModelChooser
 from desktop.ui.models_dialog import ModelsDialog
@@ -65,26 +63,17 @@ from desktop.ui.workers import Worker, WorkerPool
 
 @dataclass
 class ActiveQuery:
-    """What is being searched for; the vector is kept to re-rank when filters change."""
+    """What the results show: the query (with its vector once run) and its caption."""
 
-    images: list = field(default_factory=list)
-    """Image sources (paths or encoded bytes), or empty for a library-photo query."""
-    photos: list[int] = field(default_factory=list)
+    query: Query = field(default_factory=Query)
     caption: str = ""
     """What the results show, in words ("Photos like image_0042.jpg")."""
-    model_id: int | None = None
-    vector: np.ndarray | None = None
-    exclude: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class SearchOutcome:
     generation: int
-    model_id: int
-    vector: np.ndarray
-    exclude: list[int]
-    results: list[SearchResult]
-    seconds: float
+    outcome: QueryOutcome
     displays: list[QueryImage] | None
 
 
@@ -333,9 +322,7 @@ class MainWindow(QMainWindow):
         """Folders, filters and the status line from the catalog."""
         status = self.library.status()
         folders = self.library.folders()
-        self.library_panel.set_folders(
-            folders, len(status["skipped"]), writable=not status["read_only"]
-        )
+        self.library_panel.set_folders(folders, len(status.skipped), writable=not status.read_only)
         current = self.filter_folder()
         self._filter_folders = [None, *(folder.path for folder in folders)]
         self.folder_filter.blockSignals(True)
@@ -347,35 +334,13 @@ class MainWindow(QMainWindow):
         if current in self._filter_folders:
             self.folder_filter.setCurrentIndex(self._filter_folders.index(current))
         self.folder_filter.blockSignals(False)
-        self.status_label.setText(self.status_text(status))
-        has_model = bool(status["models"])
+        self.status_label.setText(text.status_line(status, indexing=self.indexing))
+        has_model = bool(status.models)
         for action in (self.open_action, self.paste_action):
             action.setEnabled(has_model)
-        self.index_action.setEnabled(has_model and not status["read_only"])
-        self.add_folder_action.setEnabled(not status["read_only"])
-        self.duplicates_action.setEnabled(has_model and status["photos"] > 0)
-
-    def status_text(self, status: dict) -> str:
-        serving = next((m for m in status["models"] if m["serving"]), None)
-        active = next((m for m in status["models"] if m["active"]), None)
-        parts = [f"{status['photos']:,} photos"]
-        if status["skipped"]:
-            parts.append(f"{len(status['skipped']):,} skipped")
-        if status["read_only"]:
-            parts.append("read-only library: search only")
-        if serving is not None and serving["provider"]:
-            label = PROVIDER_LABELS.get(serving["provider"], serving["provider"])
-            parts.append(f"model: {serving['name']} on {label}")
-        elif serving is not None:  # not loaded yet: where it will run is not known
-            parts.append(f"model: {serving['name']}")
-        if active is not None and active["pending"]:
-            parts.append(f"index: {active['pending']:,} photos to index")
-        elif active is not None:
-            parts.append("index: complete")
-        offline = [f["path"] for f in status["folders"] if not f["online"]]
-        if offline:
-            parts.append(f"{len(offline)} folder(s) offline")
-        return "  ·  ".join(parts)
+        self.index_action.setEnabled(has_model and not status.read_only)
+        self.add_folder_action.setEnabled(not status.read_only)
+        self.duplicates_action.setEnabled(has_model and status.photos > 0)
 
     def show_error(self, message: str) -> None:
         message = display_path(message)
@@ -400,7 +365,7 @@ class MainWindow(QMainWindow):
         """Search with photos from disk (several: their combined look)."""
         names = display_path(", ".join(os.path.basename(p) for p in paths))
         self._start_query(
-            ActiveQuery(images=list(paths), caption=f"Photos like {names}"),
+            ActiveQuery(Query(images=list(paths)), caption=f"Photos like {names}"),
             load_displays=lambda: [QueryImage(os.path.basename(p), read_preview(p)) for p in paths],
         )
 
@@ -408,7 +373,7 @@ class MainWindow(QMainWindow):
         """Search with an image that is not a file (pasted or dropped image data)."""
         data = encode_png(image)
         self._start_query(
-            ActiveQuery(images=[data], caption=f"Photos like the {label}"),
+            ActiveQuery(Query(images=[data]), caption=f"Photos like the {label}"),
             load_displays=lambda: [QueryImage(label, image)],
         )
 
@@ -416,7 +381,7 @@ class MainWindow(QMainWindow):
         """Search with the part of the query image the user selected."""
         self._start_query(
             ActiveQuery(
-                images=[encode_png(region)],
+                Query(images=[encode_png(region)]),
                 caption=f"Photos like the selected region ({region.width()} x {region.height()})",
             ),
             load_displays=None,
@@ -427,7 +392,7 @@ class MainWindow(QMainWindow):
         paths = [p.path for p in photos]
         names = display_path(", ".join(os.path.basename(p) for p in paths))
         self._start_query(
-            ActiveQuery(photos=[p.id for p in photos], caption=f"Photos similar to {names}"),
+            ActiveQuery(Query(photos=[p.id for p in photos]), caption=f"Photos similar to {names}"),
             load_displays=lambda: [QueryImage(os.path.basename(p), read_preview(p)) for p in paths],
         )
 
@@ -460,7 +425,7 @@ class MainWindow(QMainWindow):
 
     def rerun(self) -> None:
         """Search again with the current query after a filter changed (no re-embedding)."""
-        if self.query.images or self.query.photos:
+        if not self.query.query.empty:
             self._start_query(self.query, load_displays=None)
 
     def filter_folder(self) -> str | None:
@@ -485,29 +450,17 @@ class MainWindow(QMainWindow):
         self.results_caption.setText(f"{query.caption}: searching…")
 
         def task(progress, cancel) -> SearchOutcome:
-            started = time.perf_counter()
-            model = library.require_serving_model()
-            if query.vector is not None and query.model_id == model.id:
-                vector, exclude = query.vector, query.exclude
-            elif query.photos:
-                vector, exclude = library.photo_query(query.photos, model)
-            else:
-                vector, exclude = library.embed_query(query.images, model), []
-            results = library.search_vector(
-                vector, top=top, filters=filters, model=model, exclude=exclude
-            )
-            seconds = time.perf_counter() - started
+            outcome = library.run_query(query.query, top=top, filters=filters)
             displays = load_displays() if load_displays else None
-            return SearchOutcome(generation, model.id, vector, exclude, results, seconds, displays)
+            return SearchOutcome(generation, outcome, displays)
 
-        def finished(outcome: SearchOutcome) -> None:
-            if outcome.generation != self._generation:
+        def finished(result: SearchOutcome) -> None:
+            if result.generation != self._generation:
                 return  # a newer query replaced this one
-            query.model_id, query.vector, query.exclude = (
-                outcome.model_id, outcome.vector, outcome.exclude,
-            )  # fmt: skip
-            if outcome.displays is not None:
-                self.query_panel.set_queries(outcome.displays, query.caption)
+            outcome = result.outcome
+            query.query = outcome.query  # keeps the vector: filter changes re-rank from it
+            if result.displays is not None:
+                self.query_panel.set_queries(result.displays, query.caption)
             self.results_model.set_results(outcome.results)
             self.results_caption.setText(
                 f"{query.caption}: {len(outcome.results)} results "
@@ -516,7 +469,9 @@ class MainWindow(QMainWindow):
             if outcome.results:
                 self.results_view.setCurrentIndex(self.results_model.index(0))
             # a first search loads the model: the status line can now say where it runs
-            self.status_label.setText(self.status_text(self.library.status()))
+            self.status_label.setText(
+                text.status_line(self.library.status(), indexing=self.indexing)
+            )
             self.search_finished.emit()
 
         def failed(message: str) -> None:
@@ -656,21 +611,12 @@ class MainWindow(QMainWindow):
         return self._index_worker is not None
 
     def _index_progress(self, update: Progress) -> None:
-        if update.phase == "scan" and not update.total:
+        if update.phase is Phase.SCANNING:
             self.progress.setRange(0, 0)
-            self.progress.setFormat(f"Scanning: {update.done:,} photos found")
-            return
-        if update.phase == "scan":
-            self.progress.setRange(0, update.total)
+        else:
+            self.progress.setRange(0, max(update.total, 1))
             self.progress.setValue(update.done)
-            self.progress.setFormat(f"Reading new files {update.done:,}/{update.total:,}")
-            return
-        self.progress.setRange(0, max(update.total, 1))
-        self.progress.setValue(update.done)
-        self.progress.setFormat(
-            f"Indexing {update.done:,}/{update.total:,} · {update.rate:.1f} photos/s · "
-            f"{fmt_eta(update.eta_s)}"
-        )
+        self.progress.setFormat(text.index_progress(update))
 
     def _index_done(self) -> None:
         self._index_worker = None
@@ -682,16 +628,9 @@ class MainWindow(QMainWindow):
     def _index_finished(self, report: SyncReport) -> None:
         self.last_sync = report
         self._index_done()
-        summary = (
-            f"{'Indexing cancelled' if report.cancelled else 'Indexed'}: "
-            f"{report.embedded} new, {report.moved} moved, {report.deleted} removed, "
-            f"{len(report.skipped)} skipped"
-        )
-        if report.offline_folders:
-            summary += f"; offline: {', '.join(report.offline_folders)}"
-        self.statusBar().showMessage(display_path(summary), 10000)
+        self.statusBar().showMessage(display_path(text.sync_summary(report)), 10000)
         self.indexing_finished.emit(report)
-        if self.query.images or self.query.photos:
+        if not self.query.query.empty:
             self.rerun()
         if self._reindex_after:
             self._reindex_after = False

@@ -22,16 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import text
 from desktop.core.model_catalog import CatalogModel, ModelCatalog
 from desktop.core.model_download import DownloadProgress
 from desktop.core.paths import display_path
-from desktop.ui.formatting import fmt_eta
 
 KeyRole = Qt.ItemDataRole.UserRole
-
-
-def megabytes(size: int | None) -> str:
-    return f"{size / 1e6:,.0f} MB" if size is not None else "? MB"
 
 
 class ModelChooser(QWidget):
@@ -77,7 +73,7 @@ class ModelChooser(QWidget):
         default = "  (recommended)" if model.default else ""
         item = QListWidgetItem(
             f"{model.name}{default}\n{model.good_for}\n"
-            f"{megabytes(model.download_bytes)} download · licence {model.licence} · "
+            f"{text.megabytes(model.download_bytes)} download · licence {model.licence} · "
             f"{model.descriptor_dim}-d descriptors"
         )
         item.setData(KeyRole, model.key)
@@ -112,11 +108,7 @@ class ModelChooser(QWidget):
         if update.total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(round(1000 * update.done / update.total))
-        eta = fmt_eta(update.eta_s)
-        self.progress.setFormat(
-            f"{megabytes(update.done)} of {megabytes(update.total)}"
-            f" · {update.rate / 1e6:.1f} MB/s{' · ' + eta if eta else ''}"
-        )
+        self.progress.setFormat(text.download_progress(update))
         self.progress.setTextVisible(True)
 
     def show_message(self, text: str) -> None:

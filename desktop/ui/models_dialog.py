@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from desktop import text
 from desktop.core.descriptor_model import ModelError
 from desktop.core.library import Library, LibraryError
 from desktop.core.paths import display_path
@@ -67,25 +68,19 @@ class ModelsDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        states = self.library.index_states()
-        active = self.library.active_model()
+        states = self.library.model_states()
         self.table.setRowCount(len(states))
         for row, state in enumerate(states):
-            flags = []
-            if active is not None and active.id == state.model.id:
-                flags.append("active")
-            if state.serving:
-                flags.append("serving searches")
             values = (
-                state.model.name,
-                str(state.model.dim),
+                state.record.name,
+                str(state.record.dim),
                 str(state.indexed),
                 str(state.pending),
-                ", ".join(flags),
+                text.model_roles(state),
             )
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setData(Qt.ItemDataRole.UserRole, state.model.id)
+                item.setData(Qt.ItemDataRole.UserRole, state.record.id)
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
 

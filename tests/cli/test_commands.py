@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from desktop.core.indexer import Phase
 from desktop.core.library import Library
 from desktop.core.model_contract import file_content_hash
 from desktop.core.paths import app_paths
@@ -61,7 +62,7 @@ def test_human_readable_output(capsys, tmp_path, photo_folder, tiny_model_path):
     assert main(["index", str(photo_folder), "--library", library]) == 0
     captured = capsys.readouterr()
     assert "20 added" in captured.out and "20 embedded" in captured.out
-    assert "embedding [" in captured.err  # progress on stderr
+    assert "] Indexing 20/20" in captured.err  # progress on stderr
     query = sorted(photo_folder.rglob("*.jpg"))[0]
     assert main(["search", str(query), "--library", library, "--top-k", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -132,7 +133,7 @@ def test_photo_errors_name_the_photo_and_exit_2(capsys, tmp_path, photo_folder, 
     cancel = threading.Event()
 
     def stop_after_one_batch(update) -> None:
-        if update.phase == "embed":
+        if update.phase is Phase.EMBEDDING:
             cancel.set()
 
     with Library(app_paths(home)) as library:

@@ -45,7 +45,7 @@ def test_models_get_downloads_adds_and_shows_in_available(hub, capsys, tmp_path)
     captured = capsys.readouterr()
     added = json.loads(captured.out)
     assert added["name"] == "DINOv2 ViT-S/14"
-    assert "downloading [" in captured.err and "MB/s" in captured.err
+    assert "] Downloading" in captured.err and "MB/s" in captured.err
 
     after = _available(capsys, home)
     assert after[DEFAULT]["downloaded"] and after[DEFAULT]["in_library"] == [added["id"]]

@@ -197,7 +197,7 @@ def test_names_that_are_not_utf8_are_indexed_found_and_kept(library, tmp_path):
     assert odd not in {r.photo.path for r in similar} and len(similar) == 2
     in_folder = library.search_images([odd], filters=SearchFilter(folder=folder))
     assert len(in_folder) == 3
-    assert library.status()["folders"][0]["path"] == folder
+    assert library.status().folders[0].path == folder
 
     cache = tmp_path / "cache"
     assert load_thumbnail(cache, odd, 32).size == (32, 24)
@@ -248,13 +248,13 @@ def test_a_read_only_library_is_searched_and_refuses_changes(tmp_path, tiny_mode
         shutil.rmtree(home / folder)  # nor create the folders a new library gets
 
     with read_only_view(home) as view, Library(app_paths(view)) as library:
-        assert library.read_only and library.status()["read_only"]
+        assert library.read_only and library.status().read_only
         query = photos / "photo-2.jpg"
         assert [r.photo.path for r in library.search_images([query])] == expected
         similar = [r.photo.path for r in library.similar_to([query], top=3)]
         assert len(similar) == 3 and str(query) not in similar
         assert library.duplicates(0.999) == []
-        assert library.status()["photos"] == 6 and library.models()[0].dim > 0
+        assert library.status().photos == 6 and library.models()[0].dim > 0
         for change in (
             library.sync,
             lambda: library.add_folder(tmp_path),
@@ -285,7 +285,7 @@ def test_a_read_only_library_sees_what_a_writer_has_not_checkpointed(tmp_path, t
         writer.sync()
         assert (home / "data" / "catalog.sqlite3-wal").stat().st_size > 0
         with Library(app_paths(view)) as library:
-            assert library.read_only and library.status()["photos"] == 4
+            assert library.read_only and library.status().photos == 4
             late = str(photos / "late.jpg")
             assert library.search_images([late])[0].photo.path == late
 
@@ -298,5 +298,5 @@ def test_status_counts_photos_and_skipped_files_apart(library, tmp_path):
     library.sync()
     assert library.catalog.counts() == {"photos": 5, "skipped": 2, "folders": 1}
     status = library.status()
-    assert status["photos"] == 5 and len(status["skipped"]) == 2
-    assert status["models"][0]["indexed"] == 5
+    assert status.photos == 5 and len(status.skipped) == 2
+    assert status.models[0].indexed == 5

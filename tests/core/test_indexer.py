@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from desktop.core.indexer import Phase
 from desktop.core.library import Library
 from tests.conftest import CLASSES, PER_CLASS, REPO_ROOT
 from tests.photos import PHOTO_SIZE
@@ -119,7 +120,7 @@ def test_cancel_keeps_finished_batches_and_next_run_resumes(library, photo_folde
     seen = []
 
     def progress(update):
-        if update.phase == "embed":
+        if update.phase is Phase.EMBEDDING:
             seen.append(update.done)
             cancel.set()
 
@@ -136,7 +137,7 @@ def test_progress_reports_rate_and_eta(library, photo_folder):
     library.add_folder(photo_folder)
     updates = []
     library.sync(updates.append, batch_size=5)
-    embeds = [u for u in updates if u.phase == "embed"]
+    embeds = [u for u in updates if u.phase is Phase.EMBEDDING]
     assert [u.done for u in embeds] == [5, 10, 15, 20]
     assert all(u.total == TOTAL and u.rate > 0 for u in embeds)
     assert embeds[0].eta_s > 0 and embeds[-1].eta_s == 0
@@ -168,6 +169,6 @@ def test_photos_from_two_processes_view_the_same_catalog(
     for number, spare in enumerate(spare_photos):
         shutil.copy(spare, extra / f"{number:02d}.jpg")
     assert photo_search(home, "index", str(extra))["embedded"] == len(spare_photos)
-    assert library.status()["photos"] == TOTAL + len(spare_photos)  # seen from here
+    assert library.status().photos == TOTAL + len(spare_photos)  # seen from here
     hit = library.search_images([spare_photos[3]], top=1)[0]
     assert hit.photo.path == str(extra / "03.jpg") and hit.score > 0.9999

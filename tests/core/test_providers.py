@@ -109,10 +109,10 @@ def test_unknown_or_missing_providers_are_clear_errors(tmp_path, offered):
 
 
 def test_library_status_names_the_provider_once_loaded(library):
-    (model,) = library.status()["models"]
-    assert model["provider"] is None  # not loaded: where it would run is not claimed
+    (model,) = library.status().models
+    assert model.provider is None  # not loaded: where it would run is not claimed
     library.session(library.serving_model())
-    assert library.status()["models"][0]["provider"] == "cpu"
+    assert library.status().models[0].provider == "cpu"
 
 
 def model_inputs(model: DescriptorSession) -> np.ndarray:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from desktop.core.indexer import Phase
 from tests.conftest import REPO_ROOT
 from tests.core.test_images import png_header_only
 
@@ -133,7 +134,7 @@ def test_thirty_bad_inputs_are_skipped_or_indexed(library, photo_folder, made_ph
     assert library.catalog.descriptor_count(model_id) == real_photos + len(must_index)
     assert any("dangling.jpg" in path for path, _ in report.folder_problems)
     status = library.status()
-    assert {Path(s["path"]).name for s in status["skipped"]} == must_skip
+    assert {Path(s.path).name for s in status.skipped} == must_skip
 
     again = library.sync()
     assert (again.added, again.deleted, again.embedded, again.skipped) == (0, 0, 0, [])
@@ -158,7 +159,8 @@ def test_files_deleted_or_replaced_between_scan_and_decode(library, photo_folder
     deleted, replaced = later[:3], later[3:]
 
     def progress(update):
-        if update.phase == "embed" and deleted[0].exists():  # first batch done, last not read
+        # the first batch is done, the last one not read yet
+        if update.phase is Phase.EMBEDDING and deleted[0].exists():
             for path in deleted:
                 path.unlink()
             for path in replaced:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from desktop.core.indexer import Phase
 from desktop.core.library import Library, LibraryError
 from desktop.core.paths import app_paths
 from desktop.core.search import SearchFilter
@@ -155,7 +156,7 @@ def test_model_switch_keeps_searching_with_the_old_model_until_complete(
     cancel = threading.Event()
 
     def cancel_once_embedding(update):
-        if update.phase == "embed" and update.done > 0:
+        if update.phase is Phase.EMBEDDING and update.done > 0:
             cancel.set()
 
     report = indexed.sync(cancel_once_embedding, cancel, batch_size=4)

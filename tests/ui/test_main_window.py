@@ -134,7 +134,7 @@ def test_region_selected_with_the_mouse_is_searched(qtbot, window, photo_folder)
     query = sorted(photo_folder.rglob("*.jpg"))[0]
     with qtbot.waitSignal(window.search_finished, timeout=20000):
         window.search_files([str(query)])
-    full_vector = window.query.vector.copy()
+    full_vector = window.query.query.vector.copy()
     view = window.query_panel.view
     target = view.image_rect()
     start = target.topLeft() + QPoint(target.width() // 4, target.height() // 4)
@@ -151,7 +151,7 @@ def test_region_selected_with_the_mouse_is_searched(qtbot, window, photo_folder)
         qtbot.mouseClick(window.query_panel.search_region_button, Qt.MouseButton.LeftButton)
     assert "selected region" in window.results_caption.text()
     assert window.results_model.rowCount() == 20
-    assert float(window.query.vector @ full_vector) < 0.9999  # a different query
+    assert float(window.query.query.vector @ full_vector) < 0.9999  # a different query
     assert len(window.query_panel.queries) == 1  # the whole photo stays shown
 
 
@@ -253,7 +253,7 @@ def test_a_stale_query_finishing_last_is_not_shown(
     qtbot.waitUntil(lambda: not window.workers.busy, timeout=20000)
     assert len(embeds) == 2 and finished == []
     assert result_paths(window)[0] == second
-    assert window.query.images == [second]
+    assert window.query.query.images == [second]
     assert [q.label for q in window.query_panel.queries] == [os.path.basename(second)]
 
 
