@@ -35,7 +35,7 @@ $(APP_VENV)/.installed: pyproject.toml
 	touch $@
 
 test-app: $(APP_VENV)/.installed
-	QT_QPA_PLATFORM=offscreen $(APP_VENV)/bin/pytest tests/core tests/cli tests/ui tests/test_import_rules.py
+	QT_QPA_PLATFORM=offscreen $(APP_VENV)/bin/pytest tests/core tests/cli tests/ui tests/test_import_rules.py tests/test_text.py
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/index_throughput.py

@@ -1,0 +1,87 @@
+"""Library.run_query, the one search flow of both front ends: what it embeds, what it
+reuses, and what it answers once another model serves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop.core.library import LibraryError
+from desktop.core.queries import Query
+from desktop.core.search import SearchFilter
+from tests.models import write_model
+
+
+@pytest.fixture
+def indexed(library, photo_folder):
+    library.add_folder(photo_folder)
+    library.sync()
+    return library
+
+
+def count_embeds(library, monkeypatch) -> list[int]:
+    """The batch sizes the serving model's session embeds from now on."""
+    session = library.session(library.serving_model())
+    calls, embed = [], session.embed
+
+    def counting(pixels):
+        calls.append(len(pixels))
+        return embed(pixels)
+
+    monkeypatch.setattr(session, "embed", counting)
+    return calls
+
+
+def test_an_image_query_is_embedded_once_then_re_ranked_from_its_vector(
+    indexed, photo_folder, monkeypatch
+):
+    embeds = count_embeds(indexed, monkeypatch)
+    image = sorted(photo_folder.rglob("*.jpg"))[4]
+    first = indexed.run_query(Query(images=[image]), top=10)
+    assert embeds == [1]
+    assert first.results[0].photo.path == str(image)
+    assert first.query.embedded_with(indexed.serving_model().id)
+
+    cutoff = first.results[4].score
+    again = indexed.run_query(first.query, top=10, filters=SearchFilter(min_score=cutoff))
+    assert embeds == [1]  # nothing embedded: the outcome's query carried its vector
+    assert [r.photo.id for r in again.results] == [r.photo.id for r in first.results[:5]]
+
+
+def test_a_photo_query_uses_stored_descriptors_and_leaves_the_photos_out(
+    indexed, photo_folder, monkeypatch
+):
+    embeds = count_embeds(indexed, monkeypatch)
+    photo = indexed.photo(sorted(photo_folder.rglob("*.jpg"))[2])
+    outcome = indexed.run_query(Query(photos=[photo.id]), top=20)
+    assert embeds == []
+    assert photo.id not in {r.photo.id for r in outcome.results}
+    assert outcome.query.exclude == (photo.id,)
+    by_image = indexed.run_query(Query(images=[photo.path]), top=21)
+    assert by_image.results[0].photo.id == photo.id
+    assert [r.photo.id for r in by_image.results[1:]] == [r.photo.id for r in outcome.results]
+
+
+def test_the_same_query_answers_with_the_new_model_once_it_serves(indexed, photo_folder, tmp_path):
+    image = sorted(photo_folder.rglob("*.jpg"))[0]
+    old = indexed.run_query(Query(images=[image]), top=5)
+    second = write_model(tmp_path / "second.onnx", seed=7, size=32, dim=24, name="second")
+    new = indexed.add_model(second, activate=True)
+    indexed.sync()
+    assert indexed.serving_model().id == new.id
+    again = indexed.run_query(old.query, top=5)
+    assert again.query.embedded_with(new.id) and again.query.vector.shape == (24,)
+    assert again.results[0].photo.path == str(image)
+
+
+def test_a_query_of_nothing_is_refused_with_a_message(indexed):
+    with pytest.raises(LibraryError, match="nothing to search with"):
+        indexed.run_query(Query())
+
+
+def test_a_vector_query_needs_no_image_and_no_photo(indexed, photo_folder):
+    model = indexed.serving_model()
+    vector = np.asarray(indexed.session(model).embed_images([next(photo_folder.rglob("*.jpg"))]))
+    query = Query().with_vector(vector[0], model.id, ())
+    assert not query.empty
+    assert len(indexed.run_query(query, top=3).results) == 3

@@ -1,0 +1,80 @@
+"""desktop.text: the words the CLI and the window share."""
+
+from __future__ import annotations
+
+from desktop import text
+from desktop.core.catalog import ModelRecord
+from desktop.core.indexer import Phase, Progress, SyncReport
+from desktop.core.model_download import DownloadProgress
+from desktop.core.status import FolderState, LibraryStatus, ModelState, SkippedFile
+
+
+def state(model_id: int, *, active: bool, serving: bool, pending: int = 0, provider=None):
+    record = ModelRecord(model_id, f"hash{model_id}", f"model {model_id}", "m.onnx", 8, {})
+    return ModelState(record, active, serving, 10, pending, provider)
+
+
+def test_time_left():
+    assert text.time_left(None) == ""
+    assert text.time_left(125.9) == "ETA 2:05"
+    assert text.time_left(0) == "ETA 0:00"
+
+
+def test_index_progress_names_each_phase():
+    scanning = Progress(Phase.SCANNING, 1234, 0, "/photos", 0.0, None)
+    reading = Progress(Phase.READING, 3, 10, "/photos/a.jpg", 5.0, 1.4)
+    embedding = Progress(Phase.EMBEDDING, 120, 1200, "/photos/b.jpg", 8.14, 133.0)
+    assert text.index_progress(scanning) == "Scanning: 1,234 photos found"
+    assert text.index_progress(reading) == "Reading new files 3/10"
+    assert text.index_progress(embedding) == "Indexing 120/1,200 · 8.1 photos/s · ETA 2:13"
+    no_eta = Progress(Phase.EMBEDDING, 0, 10, "", 0.0, None)
+    assert text.index_progress(no_eta) == "Indexing 0/10 · 0.0 photos/s"
+
+
+def test_download_progress_and_sizes():
+    update = DownloadProgress(12_000_000, 88_000_000, 4_200_000, 18.0)
+    assert text.download_progress(update) == "12 MB of 88 MB · 4.2 MB/s · ETA 0:18"
+    assert text.megabytes(2_400_000) == "2.4 MB" and text.megabytes(None) == "? MB"
+
+
+def test_sync_summary_says_what_a_run_did():
+    report = SyncReport(added=3, moved=1, embedded=3, seconds=1.25)
+    report.skipped.append(("/p/bad.jpg", "not an image"))
+    assert text.sync_summary(report) == (
+        "Indexed: 3 added, 0 changed, 1 moved, 0 removed, 3 embedded, 1 skipped in 1.2 s"
+    )
+    report.cancelled, report.offline_folders = True, ["/media/usb"]
+    assert text.sync_summary(report).startswith("Indexing cancelled: ")
+    assert text.sync_summary(report).endswith("; offline: /media/usb")
+
+
+def test_model_roles():
+    assert text.model_roles(state(1, active=True, serving=True)) == "active, serving searches"
+    assert text.model_roles(state(1, active=False, serving=True)) == "serving searches"
+    assert text.model_roles(state(1, active=False, serving=False)) == ""
+
+
+def test_status_line_is_true_while_indexing_and_names_where_the_model_runs():
+    old = state(1, active=False, serving=True, provider="cpu")
+    new = state(2, active=True, serving=False, pending=40)
+    status = LibraryStatus(
+        "/lib/catalog.sqlite3",
+        False,
+        [FolderState("/photos", True, None), FolderState("/media/usb", False, None)],
+        1200,
+        [SkippedFile("/photos/x.jpg", "not an image")],
+        [old, new],
+    )
+    line = text.status_line(status)
+    assert line.split("  ·  ") == [
+        "1,200 photos",
+        "1 skipped",
+        f"model: model 1 on {text.provider_label('cpu')}",
+        "index: 40 photos to index",
+        "1 folder(s) offline",
+    ]
+    assert "index: updating" in text.status_line(status, indexing=True)
+    done = LibraryStatus("/c", True, [], 5, [], [state(1, active=True, serving=True)])
+    assert text.status_line(done) == (
+        "5 photos  ·  read-only library: search only  ·  model: model 1  ·  index: complete"
+    )
