@@ -23,7 +23,7 @@ DATASETS = ("folder", "cub", "sop", "inshop")
 
 @dataclass
 class FinetuneConfig:
-    """Defaults follow the paper's category-level recipe (DESIGN.md section 1)."""
+    """Defaults follow the paper's category-level recipe (docs/reproduce.md)."""
 
     data_dir: str = ""
     dataset: str = "folder"

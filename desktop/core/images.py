@@ -47,7 +47,8 @@ DRAFT_FACTOR = 2
 
 _ORIENTATION, _DATE_TIME, _EXIF_IFD, _DATE_TIME_ORIGINAL = 0x0112, 0x0132, 0x8769, 0x9003
 
-_RESAMPLE = {
+RESAMPLE = {
+    # the model contract's interpolation names; the trainer resizes with the same filters
     "bicubic": Image.Resampling.BICUBIC,
     "bilinear": Image.Resampling.BILINEAR,
     "nearest": Image.Resampling.NEAREST,
@@ -88,7 +89,7 @@ class InputSpec:
     def __post_init__(self) -> None:
         if self.input_size <= 0 or self.resize_size < self.input_size:
             raise ValueError(f"invalid input spec {self}: need 0 < input_size <= resize_size")
-        if self.interpolation not in _RESAMPLE:
+        if self.interpolation not in RESAMPLE:
             raise ValueError(f"unknown interpolation {self.interpolation!r}")
 
 
@@ -163,7 +164,7 @@ def prepare_input(image: Image.Image, spec: InputSpec) -> np.ndarray:
     top = (height - crop_side) / 2
     resized = image.resize(
         (spec.input_size, spec.input_size),
-        _RESAMPLE[spec.interpolation],
+        RESAMPLE[spec.interpolation],
         box=(left, top, left + crop_side, top + crop_side),
     )
     return np.array(resized, dtype=np.uint8)

@@ -14,6 +14,7 @@ from PIL import Image
 
 from desktop.core.images import (
     DRAFT_FACTOR,
+    RESAMPLE,
     ImageSource,
     InputSpec,
     load_input,
@@ -23,12 +24,6 @@ from desktop.core.images import (
 
 TRAIN_RESIZE_RATIO = 256 / 224
 """The recipe's resize (256) over its crop (224)."""
-
-_RESAMPLE = {
-    "bicubic": Image.Resampling.BICUBIC,
-    "bilinear": Image.Resampling.BILINEAR,
-    "nearest": Image.Resampling.NEAREST,
-}
 
 
 def train_resize_size(input_size: int) -> int:
@@ -61,7 +56,7 @@ def random_crop_flip(
     top = int(rng.integers(0, resized_h - size + 1))
     right, bottom = min(width, (left + size) / scale), min(height, (top + size) / scale)
     box = (left / scale, top / scale, right, bottom)
-    view = image.resize((size, size), _RESAMPLE[interpolation], box=box)
+    view = image.resize((size, size), RESAMPLE[interpolation], box=box)
     if rng.random() < 0.5:
         view = view.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     return np.array(view, dtype=np.uint8)
