@@ -1,4 +1,5 @@
-"""The desktop app runs where torch cannot be imported (README, "Layout")."""
+"""The desktop app runs where torch cannot be imported (README, "Layout"), and the window's
+controllers run without widgets. (import-linter keeps the layers; these run the imports.)"""
 
 from __future__ import annotations
 
@@ -39,12 +40,31 @@ def test_core_ui_and_cli_help_work_without_torch():
     code = """
 import pkgutil, importlib
 import desktop, desktop.core, desktop.ui, desktop.cli
-for package in (desktop.core, desktop.ui, desktop.cli):
-    for module in pkgutil.iter_modules(package.__path__, package.__name__ + '.'):
-        importlib.import_module(module.name)
+names = [
+    module.name
+    for package in (desktop.core, desktop.ui, desktop.cli)
+    for module in pkgutil.walk_packages(package.__path__, package.__name__ + '.')
+]
+assert 'desktop.ui.controllers.search' in names  # subpackages too
+for name in names:
+    importlib.import_module(name)
 from desktop.main import main
 main(['--help'])
 """
     result = run_without_torch(code)
     assert result.returncode == 0, result.stderr
     assert "usage: photo-search" in result.stdout
+
+
+def test_controllers_need_no_widgets():
+    code = """
+import importlib, pkgutil, sys
+import desktop.ui.controllers as controllers
+names = [m.name for m in pkgutil.iter_modules(controllers.__path__, 'desktop.ui.controllers.')]
+for name in names:
+    importlib.import_module(name)
+assert len(names) >= 4, names
+assert 'PySide6.QtWidgets' not in sys.modules, 'a controller imports widgets'
+"""
+    result = run_without_torch(code)
+    assert result.returncode == 0, result.stderr

@@ -25,6 +25,8 @@ from desktop.ui.main_window import MainWindow
 from desktop.ui.settings import Settings
 
 SCRIPT_TIMEOUT_S = 120
+SHUTDOWN_WAIT_MS = 30000
+"""How long the closed app waits for cancelled work before it closes the library anyway."""
 
 
 def resolve_paths(library: str | None) -> AppPaths:
@@ -71,12 +73,19 @@ def run(args: argparse.Namespace) -> int:
     window = MainWindow(library, settings, paths, index_on_start=not scripted)
     window.show()
     if args.query:
-        window.search_files(args.query)
+        window.search.search_files(args.query)
     if args.screenshot:
         QTimer.singleShot(0, lambda: _screenshot_when_settled(app, window, args.screenshot))
     status = app.exec()
+    window.workers.wait(SHUTDOWN_WAIT_MS)  # the window is gone; cancelled work ends soon
+    window.thumbnails.pool.waitForDone(SHUTDOWN_WAIT_MS)
     library.close()
     return status
+
+
+def _settled(window: MainWindow) -> bool:
+    """No background work and every visible thumbnail drawn."""
+    return not window.workers.busy and not window.thumbnails.loading
 
 
 def _screenshot_when_settled(app: QApplication, window: MainWindow, out: str) -> None:
@@ -86,7 +95,7 @@ def _screenshot_when_settled(app: QApplication, window: MainWindow, out: str) ->
 
     def check() -> None:
         nonlocal quiet
-        quiet = quiet + 1 if window.is_settled() else 0
+        quiet = quiet + 1 if _settled(window) else 0
         if quiet >= 3 or time.monotonic() > deadline:
             window.grab().save(out)
             print(f"saved {out}" + ("" if quiet >= 3 else " (timed out waiting)"))

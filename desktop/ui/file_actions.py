@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QProcess, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 
-from desktop.ui.preview_pane import read_preview
+from desktop.ui.image_io import read_preview
 
 
 def file_url(path: str) -> QUrl:

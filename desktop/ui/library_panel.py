@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.catalog import Folder
 from desktop.core.paths import display_path
+from desktop.core.status import FolderState
 
 
 class LibraryPanel(QWidget):
@@ -36,6 +36,7 @@ class LibraryPanel(QWidget):
         self.skipped_button = QPushButton("Skipped files", self)
         self.skipped_button.setEnabled(False)
         self._indexing = False
+        self._shown: tuple | None = None
         self._paths: list[str] = []
         """The folders' paths by row (item data goes through QString, which is lossy)."""
         first = QHBoxLayout()
@@ -54,8 +55,13 @@ class LibraryPanel(QWidget):
         self.index_button.clicked.connect(self._index_or_cancel)
         self.skipped_button.clicked.connect(self.skipped_requested)
 
-    def set_folders(self, folders: list[Folder], skipped: int, *, writable: bool = True) -> None:
+    def set_folders(
+        self, folders: list[FolderState], skipped: int, *, writable: bool = True
+    ) -> None:
         """Show the folders; on a read-only library the buttons that change it are off."""
+        if (folders, skipped, writable) == self._shown:
+            return  # refreshed while indexing: the selection stays
+        self._shown = (folders, skipped, writable)
         self.folders.clear()
         self._paths = [folder.path for folder in folders]
         for folder in folders:
@@ -64,8 +70,8 @@ class LibraryPanel(QWidget):
             if not folder.online:
                 item.setForeground(QColor(150, 150, 150))
                 item.setToolTip("Offline: the drive or share is not available; photos are kept")
-            elif folder.scan_error:
-                item.setToolTip(f"Some files could not be read: {folder.scan_error}")
+            elif folder.problems:
+                item.setToolTip(f"Some files could not be read: {folder.problems}")
             self.folders.addItem(item)
         self.add_button.setEnabled(writable)
         self.remove_button.setEnabled(writable and bool(folders))

@@ -1,8 +1,8 @@
 """Choosing a pretrained model from the catalog: one click downloads and builds it.
 
 The same widget serves the first-run page and Library -> Models -> Get a model. It only
-asks; the window runs `model_provisioning.get_catalog_model` in a worker and reports
-progress back through `show_progress`, `show_message` and `set_busy`.
+asks and shows: `attach` connects it to the models controller, which gets the model in a
+worker and reports progress, success and failure.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import html
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -23,9 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import text
+from desktop.core.catalog import ModelRecord
 from desktop.core.model_catalog import CatalogModel, ModelCatalog
 from desktop.core.model_download import DownloadProgress
 from desktop.core.paths import display_path
+from desktop.ui.controllers.models import ModelsController
 
 KeyRole = Qt.ItemDataRole.UserRole
 
@@ -84,6 +87,19 @@ class ModelChooser(QWidget):
         item = self.models.currentItem()
         return item.data(KeyRole) if item is not None else None
 
+    def attach(self, models: ModelsController) -> None:
+        """Ask `models` for the chosen model and show how getting it goes."""
+        self.get_requested.connect(models.get)
+        self.cancel_requested.connect(models.cancel_download)
+        models.downloading.connect(self.set_busy)
+        models.download_progress.connect(self.show_progress)
+        models.failed.connect(self.show_message)
+        models.ready.connect(self._ready)
+        self.set_busy(models.busy)
+
+    def _ready(self, record: ModelRecord) -> None:
+        self.show_message(f"{record.name} is ready.")
+
     def select(self, key: str) -> None:
         for row in range(self.models.count()):
             if self.models.item(row).data(KeyRole) == key:
@@ -113,3 +129,18 @@ class ModelChooser(QWidget):
 
     def show_message(self, text: str) -> None:
         self.message.setText(html.escape(display_path(text)))
+
+
+class GetModelDialog(QDialog):
+    """Library -> Models -> Get a model: the catalog in a dialog that closes once the model
+    is ready; closing it cancels a download in progress."""
+
+    def __init__(self, models: ModelsController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Get a model")
+        self.resize(620, 420)
+        self.chooser = ModelChooser(models.catalog, self)
+        self.chooser.attach(models)
+        QVBoxLayout(self).addWidget(self.chooser)
+        models.ready.connect(self.accept)
+        self.rejected.connect(models.cancel_download)

@@ -1,4 +1,5 @@
-"""The model manager: list models, add an ONNX file, choose the active one."""
+"""The model manager: list models, add an ONNX file, choose the active one (the work runs
+in the models controller's workers; the table fills when the list arrives)."""
 
 from __future__ import annotations
 
@@ -18,22 +19,21 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import text
-from desktop.core.descriptor_model import ModelError
-from desktop.core.library import Library, LibraryError
-from desktop.core.paths import display_path
+from desktop.core.catalog import ModelRecord
+from desktop.core.status import ModelState
+from desktop.ui.controllers.models import ModelsController
 
 COLUMNS = ("Name", "Dim", "Indexed", "Pending", "State")
+ModelIdRole = Qt.ItemDataRole.UserRole
 
 
 class ModelsDialog(QDialog):
-    activated = Signal(int)
     get_model_requested = Signal()
     """The user asked for a pretrained model from the catalog."""
-    """A model was made active: its index has to be built."""
 
-    def __init__(self, library: Library, parent=None) -> None:
+    def __init__(self, models: ModelsController, parent=None) -> None:
         super().__init__(parent)
-        self.library = library
+        self.models = models
         self.setWindowTitle("Models")
         self.resize(720, 320)
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -65,10 +65,16 @@ class ModelsDialog(QDialog):
         self.add_button.clicked.connect(self.choose_and_add)
         self.activate_button.clicked.connect(self.activate_selected)
         close.clicked.connect(self.accept)
+        models.states.connect(self.show_states)
+        models.added.connect(self._added)
+        models.activated.connect(self._activated)
+        models.failed.connect(self._failed)
         self.refresh()
 
     def refresh(self) -> None:
-        states = self.library.model_states()
+        self.models.load_states()
+
+    def show_states(self, states: list[ModelState]) -> None:
         self.table.setRowCount(len(states))
         for row, state in enumerate(states):
             values = (
@@ -80,7 +86,7 @@ class ModelsDialog(QDialog):
             )
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setData(Qt.ItemDataRole.UserRole, state.record.id)
+                item.setData(ModelIdRole, state.record.id)
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
 
@@ -90,26 +96,24 @@ class ModelsDialog(QDialog):
             self.add(path)
 
     def add(self, path: str) -> None:
-        try:
-            model = self.library.add_model(path)
-        except (ModelError, LibraryError, OSError) as exc:
-            reason = html.escape(display_path(str(exc)))
-            self.message.setText(f"<span style='color:#c33'>Cannot add this model: {reason}</span>")
-            return
-        self.message.setText(f"Added {model.name}. Select it and press Activate to use it.")
-        self.refresh()
+        self.message.setText("Checking the model…")
+        self.models.add_file(path)
 
     def activate_selected(self) -> None:
         item = self.table.currentItem()
         if item is None:
             self.message.setText("Select a model first.")
             return
-        model_id = int(item.data(Qt.ItemDataRole.UserRole))
-        try:
-            self.library.activate_model(model_id)
-        except LibraryError as exc:  # a read-only library
-            self.message.setText(f"<span style='color:#c33'>{html.escape(str(exc))}</span>")
-            return
-        self.activated.emit(model_id)
-        self.message.setText("Activated: indexing in the background.")
+        self.models.activate(int(item.data(ModelIdRole)))
+
+    def _added(self, model: ModelRecord, active: bool) -> None:
+        then = "" if active else " Select it and press Activate to use it."
+        self.message.setText(f"Added {html.escape(model.name)}.{then}")
         self.refresh()
+
+    def _activated(self, model: ModelRecord) -> None:
+        self.message.setText(f"Activated {html.escape(model.name)}: indexing in the background.")
+        self.refresh()
+
+    def _failed(self, reason: str) -> None:
+        self.message.setText(f"<span style='color:#c33'>{html.escape(reason)}</span>")

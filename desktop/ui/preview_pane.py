@@ -1,42 +1,19 @@
-"""The preview pane: a larger view of the selected result with its details and actions."""
+"""The preview pane: a larger view of the selected result with its details and actions; the
+image is read in the worker pool and shown if the result is still the one selected."""
 
 from __future__ import annotations
 
 import html
 import os
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.core.paths import display_path
 from desktop.core.search import SearchResult
-
-PREVIEW_SIZE = 640
-
-
-def read_preview(path: str, size: int | None = PREVIEW_SIZE) -> QImage:
-    """The image, at most `size` pixels wide and high (None: full size), with EXIF
-    orientation applied (null when unreadable or not a regular file, which could block).
-
-    Python reads the file and Qt decodes the bytes: Qt cannot open a file whose name is
-    not valid UTF-8.
-    """
-    if not os.path.isfile(path):
-        return QImage()
-    try:
-        with open(path, "rb") as stream:
-            data = QByteArray(stream.read())
-    except OSError:
-        return QImage()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    reader = QImageReader(buffer)
-    reader.setAutoTransform(True)
-    original = reader.size()
-    if size is not None and original.isValid() and max(original.width(), original.height()) > size:
-        reader.setScaledSize(original.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
-    return reader.read()
+from desktop.ui.image_io import read_preview
+from desktop.ui.workers import WorkerPool
 
 
 def human_size(size: int) -> str:
@@ -56,8 +33,9 @@ class PreviewPane(QWidget):
     reveal_requested = Signal(object)
     similar_requested = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.workers = workers
         self.image_label = QLabel(self)
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image_label.setMinimumSize(220, 180)
@@ -85,9 +63,22 @@ class PreviewPane(QWidget):
         )
         self.similar_button.clicked.connect(lambda: self.similar_requested.emit(self._result.photo))
 
-    def show_result(self, result: SearchResult | None, image: QImage | None = None) -> None:
+    def show_result(self, result: SearchResult | None) -> None:
+        """Show a result's details now and its image once read."""
+        self._show(result, QImage())
+        if result is not None:
+            self.workers.start(
+                lambda progress, cancel: read_preview(result.photo.path),
+                on_finished=lambda image: self._image_read(result, image),
+            )
+
+    def _image_read(self, result: SearchResult, image: QImage) -> None:
+        if result == self._result:
+            self._show(result, image)
+
+    def _show(self, result: SearchResult | None, image: QImage) -> None:
         self._result = result
-        self._image = image if image is not None else QImage()
+        self._image = image
         for button in (self.open_button, self.reveal_button, self.similar_button):
             button.setEnabled(result is not None)
         if result is None:

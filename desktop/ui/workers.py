@@ -2,7 +2,8 @@
 
 The function receives `progress` (call it with anything; it arrives on the GUI thread as the
 `progress` signal) and `cancel` (a threading.Event to check between steps). Its return value
-arrives as `finished`, an exception's message as `error`.
+arrives as `finished`, the exception it raised as `error`: the receiver decides the words
+(`error_text` gives the usual ones).
 """
 
 from __future__ import annotations
@@ -21,10 +22,17 @@ log = logging.getLogger(__name__)
 Task = Callable[[Callable[[Any], None], threading.Event], Any]
 
 
+def error_text(exc: BaseException) -> str:
+    """What a failed task says to a user: its message, fit to show (a file name that is not
+    UTF-8 shown with replacement characters), else the kind of failure."""
+    return display_path(str(exc)) or type(exc).__name__
+
+
 class WorkerSignals(QObject):
     progress = Signal(object)
     finished = Signal(object)
-    error = Signal(str)
+    error = Signal(object)
+    """The exception the task raised."""
     done = Signal()
     """Emitted last, after finished or error: the worker is over either way."""
 
@@ -43,9 +51,9 @@ class Worker(QRunnable):
     def run(self) -> None:
         try:
             result = self.task(self.signals.progress.emit, self.cancel_event)
-        except Exception as exc:  # noqa: BLE001 - reported to the window, never raised into Qt
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI, never raised into Qt
             log.exception("background task failed")
-            self.signals.error.emit(display_path(str(exc)) or type(exc).__name__)
+            self.signals.error.emit(exc)
         else:
             self.signals.finished.emit(result)
         self.signals.done.emit()
@@ -67,7 +75,7 @@ class WorkerPool(QObject):
         task: Task,
         *,
         on_finished: Callable[[Any], None] | None = None,
-        on_error: Callable[[str], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
         on_progress: Callable[[Any], None] | None = None,
     ) -> Worker:
         worker = Worker(task)

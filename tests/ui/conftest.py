@@ -31,11 +31,13 @@ def indexed_library(library, photo_folder):
 
 
 def open_window(qtbot, library) -> MainWindow:
+    """The window, shown, once the library's status (read in a worker) has arrived."""
     paths = app_paths()
     window = MainWindow(library, Settings(paths.config), paths, index_on_start=False)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.status.current is not None, timeout=10000)
     return window
 
 

@@ -9,11 +9,13 @@ from PySide6.QtWidgets import QFileDialog
 
 from desktop.core.library import Library
 from desktop.core.paths import app_paths
+from desktop.ui.controllers.models import ModelsController
 from desktop.ui.duplicates_dialog import DuplicatesDialog
 from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.settings import Settings
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.skipped_dialog import SkippedDialog
+from desktop.ui.workers import WorkerPool
 from tests.models import write_model
 from tests.ui.conftest import open_window
 
@@ -27,7 +29,7 @@ def test_first_run_offline_says_so_and_a_chosen_file_works(
         assert window.pages.currentWidget() is window.first_run
 
         chooser = window.first_run.chooser
-        default = window.catalog.default
+        default = window.models.catalog.default
         assert chooser.selected_key() == default.key  # preselected
         monkeypatch.setenv("HF_HUB_OFFLINE", "1")
         monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
@@ -39,43 +41,50 @@ def test_first_run_offline_says_so_and_a_chosen_file_works(
         bad = tmp_path / "bad.onnx"
         bad.write_text("nope")
         monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
-        qtbot.mouseClick(window.first_run.choose_button, Qt.MouseButton.LeftButton)
+        with qtbot.waitSignal(window.models.failed, timeout=10000):
+            qtbot.mouseClick(window.first_run.choose_button, Qt.MouseButton.LeftButton)
         assert "cannot be used" in chooser.message.text()
         assert window.pages.currentWidget() is window.first_run
 
         monkeypatch.setattr(
             QFileDialog, "getOpenFileName", lambda *a, **k: (str(tiny_model_path), "")
         )
-        with qtbot.waitSignal(window.indexing_finished, timeout=30000) as finished:
+        with qtbot.waitSignal(window.indexing.finished, timeout=30000) as finished:
             qtbot.mouseClick(window.first_run.choose_button, Qt.MouseButton.LeftButton)
-        assert window.pages.currentWidget() is window.search_page
         assert finished.args[0].embedded == 20
+        qtbot.waitUntil(lambda: window.pages.currentWidget() is window.search_page)
 
 
 def test_models_dialog_adds_and_activates(qtbot, indexed_library, tmp_path):
     second = write_model(tmp_path / "second.onnx", seed=5, size=32, dim=48, name="second")
-    dialog = ModelsDialog(indexed_library)
+    workers = WorkerPool()
+    models = ModelsController(indexed_library, workers)
+    with qtbot.waitSignal(models.states, timeout=10000):
+        dialog = ModelsDialog(models)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == 1
     assert "serving searches" in dialog.table.item(0, 4).text()
-    dialog.add(str(tmp_path / "missing.onnx"))
-    assert "Cannot add" in dialog.message.text()
-    dialog.add(str(second))
+    with qtbot.waitSignal(models.failed, timeout=10000):
+        dialog.add(str(tmp_path / "missing.onnx"))
+    assert "cannot be used" in dialog.message.text()
+    with qtbot.waitSignal(models.states, timeout=10000):
+        dialog.add(str(second))
     assert dialog.table.rowCount() == 2 and dialog.table.item(1, 3).text() == "20"
     dialog.table.selectRow(1)
-    with qtbot.waitSignal(dialog.activated) as activated:
+    with qtbot.waitSignal(models.activated, timeout=10000) as activated:
         dialog.activate_selected()
-    assert activated.args[0] == indexed_library.models()[1].id
+    assert activated.args[0].id == indexed_library.models()[1].id
     assert indexed_library.active_model().name == "second"
-    assert "active" in dialog.table.item(1, 4).text()
+    qtbot.waitUntil(lambda: "active" in dialog.table.item(1, 4).text(), timeout=10000)
     assert "serving searches" in dialog.table.item(0, 4).text()  # until indexed
+    workers.wait(10000)
 
 
 def test_duplicates_dialog_lists_groups_best_first(qtbot, window, photo_folder):
     original = sorted(photo_folder.rglob("*.jpg"))[0]
     shutil.copy(original, photo_folder / "copy of it.jpg")
-    with qtbot.waitSignal(window.indexing_finished, timeout=30000):
-        window.start_indexing()
+    with qtbot.waitSignal(window.indexing.finished, timeout=30000):
+        window.indexing.start()
     dialog = DuplicatesDialog(window.library, window.thumbnails, window.workers, window)
     qtbot.addWidget(dialog)
     dialog.threshold.setValue(0.999)
@@ -93,7 +102,7 @@ def test_skipped_dialog_lists_reasons(qtbot, library, photo_folder):
     (photo_folder / "broken.jpg").write_bytes(b"broken")
     library.add_folder(photo_folder)
     library.sync()
-    dialog = SkippedDialog(library.catalog.skipped_photos())
+    dialog = SkippedDialog(library.status().skipped)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == 1
     assert "not an image" in dialog.table.item(0, 1).text()

@@ -29,28 +29,29 @@ def test_first_run_to_results_by_clicks_alone(qtbot, tmp_path, monkeypatch, phot
         chooser = window.first_run.chooser
         assert window.pages.currentWidget() is window.first_run
         assert chooser.selected_key() == default.key
-        with qtbot.waitSignal(window.model_ready, timeout=120000) as ready:
+        with qtbot.waitSignal(window.models.ready, timeout=120000) as ready:
             qtbot.mouseClick(chooser.get_button, Qt.MouseButton.LeftButton)
             assert chooser.cancel_button.isVisible() and not chooser.get_button.isEnabled()
         record = ready.args[0]
         assert catalog_key(record) == default.key and record.dim == default.descriptor_dim
-        assert window.pages.currentWidget() is window.search_page
-        assert "Drop a photo folder" in window.results_caption.text()
+        qtbot.waitUntil(lambda: window.pages.currentWidget() is window.search_page)
+        empty = window.search_page.results.empty  # where the results will be: what to do
+        assert empty.isVisible() and "Drop a photo folder" in empty.text()
         assert hub.weights_gets(), "the weights came from the stand-in hub"
 
         folder = QMimeData()
         folder.setUrls([QUrl.fromLocalFile(str(photo_folder))])
-        with qtbot.waitSignal(window.indexing_finished, timeout=120000) as indexed:
+        with qtbot.waitSignal(window.indexing.finished, timeout=120000) as indexed:
             drop(window, folder)
         assert indexed.args[0].embedded == 20
 
         query = sorted(photo_folder.rglob("*.jpg"))[6]
         photo = QMimeData()
         photo.setUrls([QUrl.fromLocalFile(str(query))])
-        with qtbot.waitSignal(window.search_finished, timeout=60000):
+        with qtbot.waitSignal(window.search.finished, timeout=60000):
             drop(window, photo)
         assert result_paths(window)[0] == str(query)
-        assert window.results_model.result(0).score > 0.999
+        assert window.search_page.results.model.result(0).score > 0.999
         window.workers.wait(10000)
         window.thumbnails.pool.waitForDone(10000)
 
@@ -59,7 +60,7 @@ def test_models_dialog_gets_another_catalog_model(qtbot, window, tmp_path, monke
     """Library -> Models -> Get a model: the catalog in a dialog, closed once the model is
     ready; the new model becomes active and the library is indexed with it."""
     deit = load_catalog().get("deit_small_patch16_224.fb_in1k")
-    models = ModelsDialog(window.library, window)
+    models = ModelsDialog(window.models, window)
     qtbot.addWidget(models)
     with qtbot.waitSignal(models.get_model_requested):
         qtbot.mouseClick(models.get_button, Qt.MouseButton.LeftButton)
@@ -78,7 +79,7 @@ def test_models_dialog_gets_another_catalog_model(qtbot, window, tmp_path, monke
 
     with serving(tmp_path, monkeypatch) as hub:
         hub.add_model(deit, save(hub_weights(template_path(deit), seed=4)))
-        with qtbot.waitSignal(window.indexing_finished, timeout=120000) as indexed:
+        with qtbot.waitSignal(window.indexing.finished, timeout=120000) as indexed:
             QTimer.singleShot(0, choose_deit_and_get)
             QTimer.singleShot(90000, close_any_dialog)  # a failure fails, it never hangs
             window.show_get_model()  # modal: returns when the model is ready

@@ -51,10 +51,10 @@ class TextRecorder:
 def painted_texts(window, index) -> list[str]:
     """The texts the results delegate draws for one result."""
     option = QStyleOptionViewItem()
-    option.initFrom(window.results_view)
-    option.rect = window.results_view.visualRect(index)
+    option.initFrom(window.search_page.results.view)
+    option.rect = window.search_page.results.view.visualRect(index)
     recorder = TextRecorder()
-    window.result_delegate.paint(recorder, option, index)
+    window.search_page.results.delegate.paint(recorder, option, index)
     return recorder.texts
 
 
@@ -72,37 +72,40 @@ def test_names_that_are_not_utf8_are_shown_and_kept_exact(qtbot, library, tmp_pa
     library.sync()
     window = open_window(qtbot, library)
     try:
-        assert "5 photos" in window.status_label.text()
-        assert "1 skipped" in window.status_label.text()
-        with qtbot.waitSignal(window.search_finished, timeout=20000):
-            window.search_files([odd])
-        model = window.results_model
+        assert "5 photos" in window.status_bar.status_label.text()
+        assert "1 skipped" in window.status_bar.status_label.text()
+        with qtbot.waitSignal(window.search.finished, timeout=20000):
+            window.search.search_files([odd])
+        model = window.search_page.results.model
         assert model.result(0).photo.path == odd
         assert "caf\ufffd.jpg" in model.data(model.index(0), Qt.ItemDataRole.DisplayRole)
         assert display_path(odd) in model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
-        assert "caf\ufffd.jpg" in window.results_caption.text()
+        assert "caf\ufffd.jpg" in window.search_page.results.caption.text()
         assert "caf\ufffd.jpg" in painted_texts(window, model.index(0))
-        window.results_view.viewport().grab()  # the delegate paints every result
+        window.search_page.results.view.viewport().grab()  # the delegate paints every result
         qtbot.waitUntil(lambda: not window.thumbnails.loading, timeout=20000)
         assert odd not in window.thumbnails.errors and window.thumbnails.pixmap(odd) is not None
-        qtbot.waitUntil(lambda: not window.preview.image_label.pixmap().isNull(), timeout=20000)
-        assert "caf\ufffd.jpg" in window.preview.details.text()
+        qtbot.waitUntil(
+            lambda: not window.search_page.preview.image_label.pixmap().isNull(), timeout=20000
+        )
+        assert "caf\ufffd.jpg" in window.search_page.preview.details.text()
 
-        names = [window.folder_filter.itemText(i) for i in range(window.folder_filter.count())]
-        with qtbot.waitSignal(window.search_finished, timeout=20000):
-            window.folder_filter.setCurrentIndex(names.index("fotos-\ufffd"))
+        folders = window.search_page.filter_bar.folder_filter
+        names = [folders.itemText(i) for i in range(folders.count())]
+        with qtbot.waitSignal(window.search.finished, timeout=20000):
+            folders.setCurrentIndex(names.index("fotos-\ufffd"))
         shown = [model.result(row).photo.path for row in range(model.rowCount())]
         assert len(shown) == 3 and all(path.startswith(folder + "/") for path in shown)
 
-        skipped = SkippedDialog(library.catalog.skipped_photos())
+        skipped = SkippedDialog(window.status.current.skipped)
         qtbot.addWidget(skipped)
         assert skipped.table.item(0, 0).text() == display_path(broken)
         assert "broken-\ufffd.jpg" in skipped.table.item(0, 1).text()
 
-        panel = window.library_panel
+        panel = window.search_page.library_panel
         rows = [panel.folders.item(row).text() for row in range(panel.folders.count())]
         panel.folders.setCurrentRow(rows.index(display_path(folder)))
-        with qtbot.waitSignal(window.search_finished, timeout=20000):
+        with qtbot.waitSignal(window.search.finished, timeout=20000):
             qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
         assert folder not in [f.path for f in library.folders()]
     finally:
@@ -116,14 +119,14 @@ def test_a_dropped_or_pasted_fifo_is_refused_with_a_reason(qtbot, library, tmp_p
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(fifo))])
     try:
-        with qtbot.waitSignal(window.search_finished, timeout=20000):
+        with qtbot.waitSignal(window.search.finished, timeout=20000):
             drop(window, mime)
-        assert "is not a regular file" in window.banner.text()
-        window.clear_error()
+        assert "is not a regular file" in window.search_page.results.banner.text()
+        window.search_page.results.clear_error()
         QGuiApplication.clipboard().setText(str(fifo))  # a copied path
-        with qtbot.waitSignal(window.search_finished, timeout=20000):
-            window.paste_action.trigger()
-        assert "is not a regular file" in window.banner.text()
+        with qtbot.waitSignal(window.search.finished, timeout=20000):
+            window.commands["paste"].trigger()
+        assert "is not a regular file" in window.search_page.results.banner.text()
     finally:
         release_fifo(fifo)  # a regression blocks a worker on the FIFO: let it go
         settle(window)
@@ -136,18 +139,21 @@ def test_a_read_only_library_searches_and_says_so(qtbot, tmp_path, tiny_model_pa
     with read_only_view(home) as view, Library(app_paths(view)) as library:
         window = open_window(qtbot, library)
         try:
-            status = window.status_label.text()
+            status = window.status_bar.status_label.text()
             assert "read-only" in status and "5 photos" in status and "2 skipped" in status
-            assert not window.index_action.isEnabled() and not window.indexing
-            assert not window.add_folder_action.isEnabled()
-            with qtbot.waitSignal(window.search_finished, timeout=20000):
-                window.search_files([str(photos / "photo-3.jpg")])
-            assert window.results_model.result(0).photo.path == str(photos / "photo-3.jpg")
-            panel = window.library_panel
+            assert not window.commands["index"].isEnabled() and not window.indexing.running
+            assert not window.commands["add_folder"].isEnabled()
+            with qtbot.waitSignal(window.search.finished, timeout=20000):
+                window.search.search_files([str(photos / "photo-3.jpg")])
+            assert window.search_page.results.model.result(0).photo.path == str(
+                photos / "photo-3.jpg"
+            )
+            panel = window.search_page.library_panel
             buttons = (panel.add_button, panel.remove_button, panel.index_button)
             assert not any(button.isEnabled() for button in buttons)
-            window.remove_folder(str(photos))  # the one path for every way to ask
-            assert "read-only" in window.banner.text()
+            with qtbot.waitSignal(window.indexing.failed, timeout=10000):
+                window.indexing.remove_folder(str(photos))  # the path every way to ask takes
+            assert "read-only" in window.search_page.results.banner.text()
         finally:
             settle(window)
 

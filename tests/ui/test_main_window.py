@@ -25,7 +25,7 @@ from tests.ui.conftest import open_window
 
 
 def result_paths(window) -> list[str]:
-    model = window.results_model
+    model = window.search_page.results.model
     return [model.data(model.index(row), PathRole) for row in range(model.rowCount())]
 
 
@@ -42,14 +42,14 @@ def drop(window, mime: QMimeData) -> None:
 def test_open_action_searches_with_the_chosen_photo(qtbot, window, photo_folder, monkeypatch):
     query = str(sorted(photo_folder.rglob("*.jpg"))[6])
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([query], ""))
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.open_action.trigger()
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        window.commands["open"].trigger()
     paths = result_paths(window)
     assert paths[0] == query and len(paths) == 20  # the library holds 20 photos
-    assert window.results_model.result(0).score > 0.999
-    assert len(window.query_panel.queries) == 1
-    assert "results in" in window.results_caption.text()
-    assert f"<b>{Path(query).name}</b>" in window.preview.details.text()
+    assert window.search_page.results.model.result(0).score > 0.999
+    assert len(window.search_page.query_panel.queries) == 1
+    assert "results in" in window.search_page.results.caption.text()
+    assert f"<b>{Path(query).name}</b>" in window.search_page.preview.details.text()
 
 
 def test_dropping_two_photos_searches_with_both(qtbot, window, photo_folder):
@@ -57,10 +57,10 @@ def test_dropping_two_photos_searches_with_both(qtbot, window, photo_folder):
     a, b = str(photos[0]), str(photos[12])
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(a), QUrl.fromLocalFile(b)])
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
         drop(window, mime)
     assert set(result_paths(window)[:2]) == {a, b}
-    assert len(window.query_panel.queries) == 2
+    assert len(window.search_page.query_panel.queries) == 2
 
 
 def test_dropping_a_folder_adds_and_indexes_it(qtbot, window, tmp_path, made_photos):
@@ -70,21 +70,21 @@ def test_dropping_a_folder_adds_and_indexes_it(qtbot, window, tmp_path, made_pho
         (extra / photo.name).write_bytes(photo.read_bytes())
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(extra))])
-    with qtbot.waitSignal(window.indexing_finished, timeout=30000) as finished:
+    with qtbot.waitSignal(window.indexing.finished, timeout=30000) as finished:
         drop(window, mime)
     assert finished.args[0].embedded == 3
     assert str(extra) in [f.path for f in window.library.folders()]
-    assert "23 photos" in window.status_label.text()
+    qtbot.waitUntil(lambda: "23 photos" in window.status_bar.status_label.text(), timeout=10000)
 
 
 def test_pasting_an_image_from_the_clipboard(qtbot, window, photo_folder):
     query = sorted(photo_folder.rglob("*.jpg"))[9]
     QGuiApplication.clipboard().setImage(QImage(str(query)))
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.paste_action.trigger()
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        window.commands["paste"].trigger()
     assert result_paths(window)[0] == str(query)
-    assert window.results_model.result(0).score > 0.99
-    assert "pasted image" in window.results_caption.text()
+    assert window.search_page.results.model.result(0).score > 0.99
+    assert "pasted image" in window.search_page.results.caption.text()
 
 
 def test_pasting_a_copied_file(qtbot, window, photo_folder):
@@ -92,50 +92,50 @@ def test_pasting_a_copied_file(qtbot, window, photo_folder):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(query)])
     QGuiApplication.clipboard().setMimeData(mime)
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.paste_action.trigger()
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        window.commands["paste"].trigger()
     assert result_paths(window)[0] == query
 
 
 def test_pasting_nothing_useful_says_so(qtbot, window):
     QGuiApplication.clipboard().setText("just words")
-    window.paste_action.trigger()
-    assert "no image" in window.banner.text()
+    window.commands["paste"].trigger()
+    assert "no image" in window.search_page.results.banner.text()
 
 
 def test_double_click_finds_similar_from_the_stored_descriptor(qtbot, window, photo_folder):
-    window.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
-    qtbot.waitUntil(lambda: window.results_model.rowCount() == 20, timeout=20000)
-    target = window.results_model.result(3).photo
-    rect = window.results_view.visualRect(window.results_model.index(3))
-    viewport = window.results_view.viewport()
+    window.search.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
+    qtbot.waitUntil(lambda: window.search_page.results.model.rowCount() == 20, timeout=20000)
+    target = window.search_page.results.model.result(3).photo
+    rect = window.search_page.results.view.visualRect(window.search_page.results.model.index(3))
+    viewport = window.search_page.results.view.viewport()
     qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # a real double
-    with qtbot.waitSignal(window.search_finished, timeout=20000):  # click starts with a click
+    with qtbot.waitSignal(window.search.finished, timeout=20000):  # click starts with a click
         qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
     paths = result_paths(window)
     assert target.path not in paths and len(paths) == 19
     expected = window.library.similar_to([target], top=19)
     assert paths == [r.photo.path for r in expected]
-    assert "similar to" in window.results_caption.text()
+    assert "similar to" in window.search_page.results.caption.text()
 
 
 def test_enter_key_finds_similar(qtbot, window, photo_folder):
-    window.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
-    qtbot.waitUntil(lambda: window.results_model.rowCount() == 20, timeout=20000)
-    window.results_view.setFocus()
-    window.results_view.setCurrentIndex(window.results_model.index(1))
-    target = window.results_model.result(1).photo.path
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        qtbot.keyClick(window.results_view, Qt.Key.Key_Return)
+    window.search.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
+    qtbot.waitUntil(lambda: window.search_page.results.model.rowCount() == 20, timeout=20000)
+    window.search_page.results.view.setFocus()
+    window.search_page.results.view.setCurrentIndex(window.search_page.results.model.index(1))
+    target = window.search_page.results.model.result(1).photo.path
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        qtbot.keyClick(window.search_page.results.view, Qt.Key.Key_Return)
     assert target not in result_paths(window)
 
 
 def test_region_selected_with_the_mouse_is_searched(qtbot, window, photo_folder):
     query = sorted(photo_folder.rglob("*.jpg"))[0]
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.search_files([str(query)])
-    full_vector = window.query.query.vector.copy()
-    view = window.query_panel.view
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        window.search.search_files([str(query)])
+    full_vector = window.search.shown_query.vector.copy()
+    view = window.search_page.query_panel.view
     target = view.image_rect()
     start = target.topLeft() + QPoint(target.width() // 4, target.height() // 4)
     end = target.topLeft() + QPoint(3 * target.width() // 4, 3 * target.height() // 4)
@@ -143,16 +143,18 @@ def test_region_selected_with_the_mouse_is_searched(qtbot, window, photo_folder)
     qtbot.mouseMove(view, end)
     qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
     region = view.selected_region()
-    image = window.query_panel.queries[0].image
+    image = window.search_page.query_panel.queries[0].image
     assert abs(region.width() - image.width() / 2) <= 3
     assert abs(region.height() - image.height() / 2) <= 3
-    assert window.query_panel.search_region_button.isEnabled()
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        qtbot.mouseClick(window.query_panel.search_region_button, Qt.MouseButton.LeftButton)
-    assert "selected region" in window.results_caption.text()
-    assert window.results_model.rowCount() == 20
-    assert float(window.query.query.vector @ full_vector) < 0.9999  # a different query
-    assert len(window.query_panel.queries) == 1  # the whole photo stays shown
+    assert window.search_page.query_panel.search_region_button.isEnabled()
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        qtbot.mouseClick(
+            window.search_page.query_panel.search_region_button, Qt.MouseButton.LeftButton
+        )
+    assert "selected region" in window.search_page.results.caption.text()
+    assert window.search_page.results.model.rowCount() == 20
+    assert float(window.search.shown_query.vector @ full_vector) < 0.9999  # a different query
+    assert len(window.search_page.query_panel.queries) == 1  # the whole photo stays shown
 
 
 def count_embeds(window, monkeypatch, hold: threading.Event | None = None) -> list[int]:
@@ -178,42 +180,49 @@ def test_filters_rerank_without_re_embedding(
     for photo in spare_photos:
         (spare / photo.parent.name).mkdir(parents=True, exist_ok=True)
         shutil.copy(photo, spare / photo.parent.name / photo.name)
-    with qtbot.waitSignal(window.indexing_finished, timeout=30000):
-        window.add_folders([str(spare)])
+    with qtbot.waitSignal(window.indexing.finished, timeout=30000):
+        window.indexing.add_folders([str(spare)])
     embeds = count_embeds(window, monkeypatch)
     query = str(sorted(photo_folder.rglob("*.jpg"))[0])
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.search_files([query])
-    everything = [window.results_model.result(r) for r in range(window.results_model.rowCount())]
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        window.search.search_files([query])
+    everything = [
+        window.search_page.results.model.result(r)
+        for r in range(window.search_page.results.model.rowCount())
+    ]
     assert embeds == [1] and everything[0].photo.path == query and len(everything) == 30
     in_spare = [r.photo.path for r in everything if r.photo.path.startswith(str(spare) + os.sep)]
     assert len(in_spare) == len(spare_photos)
     assert not any(r.photo.path in in_spare for r in everything[:5])  # the query's label
     cut = everything[4].score
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.min_score.setValue(int(cut * 100))
-    shown = [window.results_model.result(r).score for r in range(window.results_model.rowCount())]
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        window.search_page.filter_bar.min_score.setValue(int(cut * 100))
+    shown = [
+        window.search_page.results.model.result(r).score
+        for r in range(window.search_page.results.model.rowCount())
+    ]
     assert shown == [r.score for r in everything if r.score >= int(cut * 100) / 100]
     assert len(shown) >= 5
 
-    window.min_score.setValue(0)
+    window.search_page.filter_bar.min_score.setValue(0)
     qtbot.waitUntil(lambda: not window.workers.busy, timeout=20000)
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.folder_filter.setCurrentIndex(window.folder_filter.findData(str(spare)))
+    folders = window.search_page.filter_bar.folder_filter
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        folders.setCurrentIndex(folders.findData(str(spare)))
     assert result_paths(window) == in_spare  # the best matches are filtered out
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.count.setValue(3)
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        window.search_page.filter_bar.count.setValue(3)
     assert result_paths(window) == in_spare[:3]
     assert embeds == [1]  # every re-rank reused the query's vector
 
 
 def test_copy_path_from_a_result(qtbot, window, photo_folder):
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        window.search.search_files([str(sorted(photo_folder.rglob("*.jpg"))[0])])
     QGuiApplication.clipboard().setText("something else")
-    view = window.results_view
-    target = window.results_model.result(3).photo.path
-    position = view.visualRect(window.results_model.index(3)).center()
+    view = window.search_page.results.view
+    target = window.search_page.results.model.result(3).photo.path
+    position = view.visualRect(window.search_page.results.model.index(3)).center()
     chosen = []
 
     def choose_copy_path() -> None:
@@ -242,19 +251,19 @@ def test_a_stale_query_finishing_last_is_not_shown(
     hold = threading.Event()
     request.addfinalizer(hold.set)  # never leave the worker waiting
     embeds = count_embeds(window, monkeypatch, hold)
-    window.search_files([first])  # its embedding waits for `hold`
+    window.search.search_files([first])  # its embedding waits for `hold`
     qtbot.waitUntil(lambda: len(embeds) == 1, timeout=20000)
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.search_files([second])
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        window.search.search_files([second])
     assert result_paths(window)[0] == second
     finished = []
-    window.search_finished.connect(lambda: finished.append(True))
+    window.search.finished.connect(lambda: finished.append(True))
     hold.set()  # the first query now finishes, after the second
     qtbot.waitUntil(lambda: not window.workers.busy, timeout=20000)
     assert len(embeds) == 2 and finished == []
     assert result_paths(window)[0] == second
-    assert window.query.query.images == [second]
-    assert [q.label for q in window.query_panel.queries] == [os.path.basename(second)]
+    assert window.search.shown_query.images == [second]
+    assert [q.label for q in window.search_page.query_panel.queries] == [os.path.basename(second)]
 
 
 def test_indexing_shows_progress_and_can_be_cancelled(qtbot, library, made_photos, tmp_path):
@@ -265,21 +274,22 @@ def test_indexing_shows_progress_and_can_be_cancelled(qtbot, library, made_photo
             os.symlink(photo, folder / str(copy) / f"{photo.parent.name}-{photo.name}")
     library.add_folder(folder)
     window = open_window(qtbot, library)
-    with qtbot.waitSignal(window.indexing_finished, timeout=60000) as finished:
-        window.start_indexing()
-        assert window.progress.isVisible() and window.indexing
-        qtbot.waitUntil(lambda: "photos/s" in window.progress.format(), timeout=30000)
-        shown = window.progress.format()
-        window.cancel_action.trigger()  # the window answers while indexing runs
+    with qtbot.waitSignal(window.indexing.finished, timeout=60000) as finished:
+        window.indexing.start()
+        assert window.status_bar.progress.isVisible() and window.indexing.running
+        qtbot.waitUntil(lambda: "photos/s" in window.status_bar.progress.format(), timeout=30000)
+        shown = window.status_bar.progress.format()
+        window.commands["cancel_indexing"].trigger()  # the window answers while indexing runs
     report = finished.args[0]
     assert report.cancelled and 0 < report.embedded < 1200
     assert "photos/s" in shown and "ETA" in shown and "/1,200" in shown
-    assert not window.progress.isVisible() and not window.indexing
-    assert "to index" in window.status_label.text()
-    with qtbot.waitSignal(window.indexing_finished, timeout=120000) as resumed:
-        window.start_indexing()
+    assert not window.status_bar.progress.isVisible() and not window.indexing.running
+    status = window.status_bar.status_label
+    qtbot.waitUntil(lambda: "to index" in status.text(), timeout=10000)
+    with qtbot.waitSignal(window.indexing.finished, timeout=120000) as resumed:
+        window.indexing.start()
     assert resumed.args[0].embedded == 1200 - report.embedded
-    assert "index: complete" in window.status_label.text()
+    qtbot.waitUntil(lambda: "index: complete" in status.text(), timeout=10000)
     window.workers.wait(10000)
     window.thumbnails.pool.waitForDone(10000)
 

@@ -15,10 +15,11 @@ def test_the_status_bar_names_the_provider_once_a_search_loads_the_model(
     qtbot, library, made_photos
 ):
     window = open_window(qtbot, library)
-    assert window.status_label.text().endswith("model: tiny test model  ·  index: complete")
-    with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window.search_files([str(made_photos[0])])
-    assert "model: tiny test model on CPU" in window.status_label.text()
+    status = window.status_bar.status_label
+    assert status.text().endswith("model: tiny test model  ·  index: complete")
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        window.search.search_files([str(made_photos[0])])
+    qtbot.waitUntil(lambda: "model: tiny test model on CPU" in status.text(), timeout=10000)
     window.workers.wait(10000)
 
 
