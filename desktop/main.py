@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--library", help="keep the catalog, cache and settings under DIR")
     gui.add_argument("--query", action="append", help="search with this image on start")
     gui.add_argument("--screenshot", help="save a screenshot once settled, then exit")
+    gui.add_argument(
+        "--debug", action="store_true", help="log to stderr, and log GUI stalls over 50 ms"
+    )
     commands.add_provider_option(gui)
     gui.set_defaults(func=run_gui)
     commands.register(subcommands)

@@ -3,6 +3,9 @@
 `photo-search gui --query IMAGE --screenshot OUT.png` runs the query, waits until the results
 and their thumbnails are on screen, saves a screenshot of the window and exits: for checks
 and documentation, and it works with QT_QPA_PLATFORM=offscreen.
+
+`--debug` (or PHOTO_SEARCH_DEBUG=1) logs to stderr too, at debug level, and logs every stall
+of the GUI thread over 50 ms with where it was stuck.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from desktop.core.library import Library
 from desktop.core.paths import HOME_ENV, AppPaths, app_paths
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings import Settings
+from desktop.ui.stall_watch import StallWatch
 
 SCRIPT_TIMEOUT_S = 120
+DEBUG_ENV = "PHOTO_SEARCH_DEBUG"
 SHUTDOWN_WAIT_MS = 30000
 """How long the closed app waits for cancelled work before it closes the library anyway."""
 
@@ -62,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except OSError:  # a library on read-only media: it can still be searched
         logging.basicConfig(level=logging.INFO, format=log_format)
+    debug = args.debug or os.environ.get(DEBUG_ENV) == "1"
+    if debug:
+        _log_to_stderr(log_format)
+        StallWatch(parent=app).start()
     settings = Settings(paths.config)
     provider = choose_provider(args.provider, settings.provider)
     try:
@@ -81,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
     window.thumbnails.pool.waitForDone(SHUTDOWN_WAIT_MS)
     library.close()
     return status
+
+
+def _log_to_stderr(log_format: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(log_format))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.DEBUG)
 
 
 def _settled(window: MainWindow) -> bool:
