@@ -53,9 +53,10 @@ class StatusBar(QStatusBar):
         self.status_label.setText(text.status_line(status, indexing=indexing))
 
     def show_progress(self, words: str, done: int, total: int) -> None:
-        """Index progress; a total of 0 shows a busy bar."""
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
+        """Index progress; with a total of 0 (not known yet) the bar stays empty: a busy bar
+        would hide the words, which say how far scanning has come."""
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done if total else 0)
         width = max(self.progress.width(), self.progress.minimumWidth()) - 16
         self.progress.setFormat(
             self.progress.fontMetrics().elidedText(words, Qt.TextElideMode.ElideRight, width)

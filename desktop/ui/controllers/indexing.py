@@ -18,7 +18,7 @@ class IndexingController(QObject):
     progress = Signal(str, int, int)
     """(words, done, total); a total of 0 means not known yet."""
     finished = Signal(object)
-    """The run's SyncReport, or None when it failed."""
+    """The run's SyncReport, or None when it failed or there is no model to index with."""
     folders_changed = Signal()
     failed = Signal(str)
     """Why indexing or a folder change did not happen, in words."""
@@ -43,8 +43,14 @@ class IndexingController(QObject):
             return
         library = self.library
         self._done_total = (0, 0)
+
+        def index(progress, cancel) -> SyncReport | None:
+            if library.active_model() is None:
+                return None  # folders added before the first model: it starts the run
+            return library.sync(progress, cancel)
+
         self._worker = self.workers.start(
-            lambda progress, cancel: library.sync(progress, cancel),
+            index,
             on_progress=self._progress,
             on_finished=self._finished,
             on_error=self._failed,
@@ -102,9 +108,9 @@ class IndexingController(QObject):
         self._done_total = (update.done, max(update.total, 1)) if known else (0, 0)
         self.progress.emit(text.index_progress(update), *self._done_total)
 
-    def _finished(self, report: SyncReport) -> None:
+    def _finished(self, report: SyncReport | None) -> None:
         self._worker = None
-        self.last_report = report
+        self.last_report = report or self.last_report
         self.finished.emit(report)
         self._start_again()
 

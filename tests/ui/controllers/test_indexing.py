@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+from desktop.core.library import Library
+from desktop.core.paths import app_paths
 from desktop.ui.controllers.indexing import IndexingController
 from tests.ui.controllers.conftest import record_threads
 
@@ -68,3 +70,14 @@ def test_folders_are_added_and_indexed_and_removed_in_workers(
         indexing.remove_folder(str(photo_folder))
     assert library.folders() == []
     assert threading.main_thread() not in adds + removes and len(removes) == 1
+
+
+def test_folders_added_before_the_first_model_wait_for_it_quietly(qtbot, photo_folder, workers):
+    with Library(app_paths()) as library:
+        indexing = IndexingController(library, workers)
+        failures = []
+        indexing.failed.connect(failures.append)
+        with qtbot.waitSignal(indexing.finished) as finished:
+            indexing.add_folders([str(photo_folder)])
+        assert finished.args[0] is None and failures == []
+        assert [f.path for f in library.folders()] == [str(photo_folder)]
