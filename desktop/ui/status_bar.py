@@ -35,6 +35,7 @@ class ElidedLabel(QLabel):
             self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width()
         )
         painter.drawText(self.contentsRect(), Qt.AlignmentFlag.AlignVCenter, shown)
+        painter.end()
 
 
 class StatusBar(QStatusBar):
