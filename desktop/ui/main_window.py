@@ -38,7 +38,7 @@ from desktop.ui.status_bar import StatusBar
 from desktop.ui.thumbnails import ThumbnailProvider
 from desktop.ui.workers import WorkerPool
 
-CLOSE_WAIT_MS = 100
+CLOSE_WAIT_MS = 50
 """How long closing waits for cancelled work (the app waits for the rest, window gone)."""
 
 

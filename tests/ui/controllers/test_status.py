@@ -1,9 +1,11 @@
 """The status read in a worker: the GUI thread never waits for the library's lock, reads
-are coalesced, and the status is read again every second while the library changes."""
+are coalesced, and the status is read again every second while the library changes (less
+often when reads take long: they hold the lock searches need)."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 from PySide6.QtCore import QTimer
 
@@ -62,3 +64,23 @@ def test_while_the_library_changes_the_status_is_read_every_second(
     stopped_at = len(reads)
     qtbot.wait(1500)
     assert len(reads) == stopped_at
+
+
+def test_slow_reads_while_the_library_changes_leave_searches_most_of_the_time(
+    qtbot, indexed_library, workers, monkeypatch
+):
+    starts, status = [], indexed_library.status
+
+    def slow_status():  # a large library's counting queries
+        starts.append(time.perf_counter())
+        time.sleep(0.3)
+        return status()
+
+    monkeypatch.setattr(indexed_library, "status", slow_status)
+    controller = StatusController(indexed_library, workers)
+    controller.keep_fresh(True)
+    qtbot.waitUntil(lambda: len(starts) >= 3, timeout=10000)
+    controller.keep_fresh(False)
+    qtbot.waitUntil(lambda: not workers.busy, timeout=5000)
+    gaps = [starts[1] - starts[0], starts[2] - starts[1]]
+    assert all(0.3 / gap <= 0.21 for gap in gaps), gaps  # reads hold the lock 20% at most
