@@ -22,7 +22,7 @@ from desktop.core.library import Library
 from desktop.core.paths import display_path
 from desktop.ui.file_actions import open_in_viewer, reveal_in_file_manager
 from desktop.ui.thumbnails import ThumbnailProvider
-from desktop.ui.workers import WorkerPool
+from desktop.ui.workers import WorkerPool, error_text
 
 ICON = 72
 
@@ -78,7 +78,7 @@ class DuplicatesDialog(QDialog):
         self.workers.start(
             lambda progress, cancel: self.library.duplicates(threshold),
             on_finished=self.show_groups,
-            on_error=lambda message: self.summary.setText(f"Failed: {message}"),
+            on_error=lambda exc: self.summary.setText(f"Failed: {error_text(exc)}"),
         )
 
     def show_groups(self, groups: list[list[Photo]]) -> None:
