@@ -22,12 +22,27 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from desktop.core.paths import display_path
+
+_TAKEN = "COALESCE(taken_at, strftime('%Y-%m-%dT%H:%M:%S', mtime_ns / 1000000000, 'unixepoch'))"
+"""SQL for when a photo was taken: its EXIF date, else its file's modification time in UTC
+(an index cannot hold local time)."""
+
+
+def _directory_sql(path: str) -> str:
+    """SQL for the folder of the path `path` (SQL): the path up to its last separator, each
+    separator made char(1), so a folder sorts before its subfolders and both before a
+    sibling with a longer name ("a", "a/sub", "a-b")."""
+    return f"replace(rtrim({path}, replace({path}, '{os.sep}', '')), '{os.sep}', char(1))"
+
+
+_DIRECTORY = _directory_sql("path")
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -85,6 +100,13 @@ MIGRATIONS: tuple[str, ...] = (
         INSERT INTO descriptor_changes (model_id, photo_id) VALUES (OLD.model_id, OLD.photo_id);
     END;
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # Browsing: one index per order, so a page is a range read, never a scan and a sort.
+    # A query uses them only when it repeats the expression and `error IS NULL` exactly.
+    # The path rides along in the date index: a folder filter is checked in the index.
+    f"""
+    CREATE INDEX photos_browse_taken ON photos({_TAKEN}, id, path) WHERE error IS NULL;
+    CREATE INDEX photos_browse_folder ON photos({_DIRECTORY}, path) WHERE error IS NULL;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -145,6 +167,41 @@ def _folder(row: Sequence[Any]) -> Folder:
 
 def _photo(row: Sequence[Any]) -> Photo:
     return Photo(row[0], row[1], _path_from_db(row[2]), *row[3:])
+
+
+class BrowseOrder(Enum):
+    """How the library is looked through without a query."""
+
+    NEWEST = "newest"
+    """Newest first by the date taken (the file's time when it has none); ties by id."""
+    FOLDER = "folder"
+    """By the folder a photo is in, then by path."""
+
+
+@dataclass(frozen=True)
+class BrowseCursor:
+    """Where a page ended: its last photo's place in the order, as the catalog compares it."""
+
+    order: BrowseOrder
+    filters: tuple[str | None, str | None, str | None]
+    """The folder, date_from and date_to of the pages it continues."""
+    key: str | bytes
+    """NEWEST: the date the photo is sorted by; FOLDER: its path as stored."""
+    photo_id: int
+
+
+@dataclass(frozen=True)
+class BrowsedPhoto:
+    photo: Photo
+    group: str
+    """What the photo is shown under: its month ("2024-05") or its folder."""
+
+
+@dataclass(frozen=True)
+class BrowsePage:
+    photos: list[BrowsedPhoto]
+    next_cursor: BrowseCursor | None
+    """Where the next page starts; None on the last page."""
 
 
 @dataclass(frozen=True)
@@ -417,6 +474,41 @@ class Catalog:
             (model_id,),
         ).fetchone()[0]
 
+    def browse(
+        self,
+        order: BrowseOrder,
+        after: BrowseCursor | None,
+        limit: int,
+        *,
+        folder: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> BrowsePage:
+        """Up to `limit` photos in `order`, from `after` (None: from the start), skipped
+        files left out; `folder`, `date_from` and `date_to` keep what `SearchFilter` keeps.
+
+        Pages are keyset ranges of the order's index: one costs the same on page 1 as on
+        page 500, and photos added or removed between pages neither repeat nor shift others.
+        """
+        if limit < 1:
+            raise ValueError(f"a page holds at least one photo, not {limit}")
+        filters = (folder, date_from, date_to)
+        if after is not None and (after.order, after.filters) != (order, filters):
+            raise ValueError("a cursor continues only the browse it came from")
+        conditions, params = _browse_conditions(order, after, folder, date_from, date_to)
+        sort = f"{_TAKEN} DESC, id DESC" if order is BrowseOrder.NEWEST else f"{_DIRECTORY}, path"
+        rows = self._db.execute(
+            f"""SELECT {self._PHOTO_COLUMNS}, {_TAKEN} FROM photos
+                WHERE {" AND ".join(conditions)} ORDER BY {sort} LIMIT :limit""",
+            {**params, "limit": limit + 1},
+        ).fetchall()
+        photos = [BrowsedPhoto(_photo(row[:-1]), _group(order, row)) for row in rows[:limit]]
+        if len(rows) <= limit:
+            return BrowsePage(photos, None)
+        last = rows[limit - 1]
+        key = last[-1] if order is BrowseOrder.NEWEST else last[2]
+        return BrowsePage(photos, BrowseCursor(order, filters, key, last[0]))
+
     def counts(self) -> dict[str, int]:
         """Photos (indexed or still to index), skipped files (recorded with the reason they
         cannot be used) and folders. A skipped file is not a photo."""
@@ -527,6 +619,68 @@ class Catalog:
                 "DELETE FROM descriptor_changes WHERE model_id = ? AND seq <= ?", (model_id, upto)
             )
             self.set_setting(f"changes_floor.{model_id}", str(upto), db)
+
+
+def _browse_conditions(
+    order: BrowseOrder,
+    after: BrowseCursor | None,
+    folder: str | None,
+    date_from: str | None,
+    date_to: str | None,
+) -> tuple[list[str], dict[str, object]]:
+    """SQL conditions for a page: after the cursor, keeping what `SearchFilter.accepts`
+    keeps, skipped files left out.
+
+    What can be is a range of the order's index. SQLite reads one bound per side, so a
+    filter's bound on the cursor's side is written on the first page only: the cursor came
+    from the same filters and lies within it.
+    """
+    conditions = ["error IS NULL"]
+    params: dict[str, object] = {}
+    if folder is not None:
+        folder = folder.rstrip(os.sep)
+        prefix = (folder + os.sep).encode("utf-8", "surrogatepass")
+        conditions.append("substr(CAST(path AS BLOB), 1, :prefix_size) = :prefix")
+        params.update(prefix=prefix, prefix_size=len(prefix), folder=_path_to_db(folder))
+    if date_from or date_to:  # an EXIF date is needed; with one, it is what _TAKEN is
+        conditions.append("taken_at IS NOT NULL")
+        params.update(date_from=date_from, date_to_end=date_to and _next_prefix(date_to))
+    if order is BrowseOrder.NEWEST:
+        if date_from:
+            conditions.append(f"{_TAKEN} >= :date_from")
+        if date_to and after is None:
+            conditions.append(f"{_TAKEN} < :date_to_end")
+        if after is not None:
+            conditions.append(f"{_TAKEN} <= :key AND ({_TAKEN} < :key OR id < :id)")
+    else:
+        if date_from:
+            conditions.append("taken_at >= :date_from")
+        if date_to:
+            conditions.append("taken_at < :date_to_end")
+        if folder is not None:  # the folder's subtree, as a range of the folder index
+            inside = f"replace(:folder, '{os.sep}', char(1))"
+            conditions.append(f"{_DIRECTORY} < {inside} || char(2)")
+            if after is None:
+                conditions.append(f"{_DIRECTORY} >= {inside} || char(1)")
+        if after is not None:  # the cursor's folder, computed as the index computes it
+            last = _directory_sql(":key")
+            conditions.append(f"{_DIRECTORY} >= {last} AND ({_DIRECTORY} > {last} OR path > :key)")
+    if after is not None:
+        params.update(key=after.key, id=after.photo_id)
+    return conditions, params
+
+
+def _next_prefix(text: str) -> str:
+    """The first string after every string that starts with `text`: a date up to and
+    including the day, month or year it names is before it."""
+    return text[:-1] + chr(ord(text[-1]) + 1)
+
+
+def _group(order: BrowseOrder, row: Sequence[Any]) -> str:
+    """The group of a browse row (photo columns, then its date as sorted)."""
+    if order is BrowseOrder.FOLDER:
+        return os.path.dirname(_path_from_db(row[2]))
+    return row[-1][:7]
 
 
 def _connect(target: str | Path, *, uri: bool = False) -> sqlite3.Connection:

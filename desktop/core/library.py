@@ -22,7 +22,17 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.atomic import atomic_write
-from desktop.core.catalog import ACTIVE_MODEL, SERVING_MODEL, Catalog, Folder, ModelRecord, Photo
+from desktop.core.catalog import (
+    ACTIVE_MODEL,
+    SERVING_MODEL,
+    BrowseCursor,
+    BrowseOrder,
+    BrowsePage,
+    Catalog,
+    Folder,
+    ModelRecord,
+    Photo,
+)
 from desktop.core.descriptor_model import DescriptorSession, check_model_file, provider_candidates
 from desktop.core.images import ImageSource
 from desktop.core.indexer import Indexer, ProgressCallback, SyncReport
@@ -358,6 +368,26 @@ class Library:
         if found is None:
             raise LibraryError(f"{photo} is not in the library")
         return found
+
+    def browse(
+        self,
+        order: BrowseOrder = BrowseOrder.NEWEST,
+        after: BrowseCursor | None = None,
+        limit: int = 200,
+        filters: SearchFilter = NO_FILTER,
+    ) -> BrowsePage:
+        """A page of the library to look through without a query: what `filters` keep but
+        for the similarity cutoff, which needs a query; the next page starts at
+        `next_cursor`."""
+        with self._lock:
+            return self.catalog.browse(
+                order,
+                after,
+                limit,
+                folder=filters.folder,
+                date_from=filters.date_from,
+                date_to=filters.date_to,
+            )
 
     def duplicates(self, threshold: float = 0.95) -> list[list[Photo]]:
         """Groups of near-identical photos (cosine above `threshold`), best copy first."""
