@@ -1,4 +1,5 @@
-"""The results grid's model: search results with lazy thumbnails and scores."""
+"""The results grid's model: search results with lazy thumbnails and scores, and the roles
+every model of the grid answers for `ResultDelegate`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from desktop.core.catalog import Photo
 from desktop.core.paths import display_path
 from desktop.core.search import SearchResult
 from desktop.ui.thumbnails import ThumbnailProvider
@@ -14,6 +16,19 @@ from desktop.ui.thumbnails import ThumbnailProvider
 PhotoRole = Qt.ItemDataRole.UserRole + 1
 ScoreRole = Qt.ItemDataRole.UserRole + 2
 PathRole = Qt.ItemDataRole.UserRole + 3
+HeaderRole = Qt.ItemDataRole.UserRole + 4
+"""The text of a group's header row (a month, a folder); None on a photo's row."""
+
+
+def photo_tooltip(photo: Photo, score: float | None = None) -> str:
+    details = [display_path(photo.path)]
+    if score is not None:
+        details.append(f"similarity {score:.3f}")
+    if photo.width and photo.height:
+        details.append(f"{photo.width} x {photo.height}")
+    if photo.taken_at:
+        details.append(f"taken {photo.taken_at.replace('T', ' ')}")
+    return "\n".join(details)
 
 
 class ResultsModel(QAbstractListModel):
@@ -51,12 +66,7 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbnails.pixmap(photo.path) or self.thumbnails.placeholder()
         if role == Qt.ItemDataRole.ToolTipRole:
-            details = [display_path(photo.path), f"similarity {result.score:.3f}"]
-            if photo.width and photo.height:
-                details.append(f"{photo.width} x {photo.height}")
-            if photo.taken_at:
-                details.append(f"taken {photo.taken_at.replace('T', ' ')}")
-            return "\n".join(details)
+            return photo_tooltip(photo, result.score)
         if role == PhotoRole:
             return photo
         if role == ScoreRole:
