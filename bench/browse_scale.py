@@ -9,7 +9,10 @@ are skipped files. It measures:
 - the upgrade of a catalog of the previous schema (building the indexes) and their size;
 - every page of `Library.browse` in both orders, whole library and filtered (the small
   folder; one year): median, p95 and worst page in ms;
-- the baseline: the same page from a catalog without the indexes (a scan and a sort).
+- the baseline: the same page from a catalog without the indexes (a scan and a sort);
+- in the grid (offscreen Qt, the window's view and delegate): how many pages it takes to
+  load every photo, and the relayout each page makes the view do at 1k, 10k and 100k rows,
+  with the header rows against the same rows in cells of one size (no headers).
 
     .venv/bin/python bench/browse_scale.py [--photos 100000] [--page 200]
 
@@ -19,6 +22,7 @@ Target (issue 10): a page in a few ms at 100k, on a worker thread, whatever its 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import sqlite3
@@ -33,6 +37,15 @@ from desktop.core.catalog import MIGRATIONS, BrowseOrder, Catalog
 from desktop.core.library import CATALOG_FILE, Library
 from desktop.core.paths import app_paths
 from desktop.core.search import NO_FILTER, SearchFilter
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtCore import QModelIndex  # noqa: E402
+from PySide6.QtWidgets import QApplication, QListView  # noqa: E402
+
+from desktop.ui.library_browser import LibraryBrowserModel  # noqa: E402
+from desktop.ui.result_delegate import ResultDelegate  # noqa: E402
+from desktop.ui.thumbnails import ThumbnailProvider  # noqa: E402
+from desktop.ui.workers import WorkerPool  # noqa: E402
 
 BROWSE_INDEXES = ("photos_browse_taken", "photos_browse_folder")
 BROWSE_MIGRATION = next(m for m in MIGRATIONS if BROWSE_INDEXES[0] in m)
@@ -95,6 +108,58 @@ def walk(library: Library, order: BrowseOrder, page: int, filters: SearchFilter)
             return times
 
 
+def relayout_ms(view: QListView, uniform: bool) -> float:
+    """The view laying out every row again, as it does after each page (best of 3)."""
+    view.setUniformItemSizes(uniform)
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        view.doItemsLayout()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def grid_costs(library: Library, cache: Path, counts: list[int]) -> dict[str, float]:
+    """Load the library into the grid page by page; at each count of rows, the relayout."""
+    app = QApplication.instance() or QApplication([])
+    workers = WorkerPool()
+    model = LibraryBrowserModel(library, workers, ThumbnailProvider(cache, 128))
+    view = QListView()
+    view.setViewMode(QListView.ViewMode.IconMode)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setMovement(QListView.Movement.Static)
+    view.setSpacing(4)
+    view.setItemDelegate(ResultDelegate(128, view))
+    view.setModel(model)
+    view.resize(1000, 700)
+    view.show()
+    figures, pages, appends = {}, 0, []
+    model.browse(BrowseOrder.NEWEST)
+    for count in counts:
+        while model.rowCount() < count and (model.fetching or model.canFetchMore(QModelIndex())):
+            if not model.fetching:
+                model.fetchMore(QModelIndex())
+            pages += 1
+            workers.wait()
+            started = time.perf_counter()
+            app.processEvents()  # the page's rows go in, the view lays out and paints
+            appends.append((time.perf_counter() - started) * 1000)
+        headers, uniform = relayout_ms(view, False), relayout_ms(view, True)
+        view.setUniformItemSizes(False)
+        rows = model.rowCount()
+        print(f"grid at {rows:,} rows: relayout after a page {headers:.0f} ms with header "
+              f"rows, {uniform:.0f} ms in cells of one size")  # fmt: skip
+        figures[f"relayout_ms_{count}"] = round(headers, 1)
+        figures[f"relayout_uniform_ms_{count}"] = round(uniform, 1)
+    print(f"grid: {pages} pages to load {model.rowCount():,} rows; a page on the GUI thread "
+          f"(rows in, relayout, paint): worst {max(appends):.0f} ms")  # fmt: skip
+    figures["grid_pages"] = pages
+    figures["grid_page_worst_ms"] = round(max(appends), 1)
+    view.close()
+    workers.wait()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=100_000)
@@ -141,6 +206,8 @@ def main() -> None:
                           f"all {sum(times) / 1000:.2f} s")  # fmt: skip
                     figures[f"{order.value}_{name.replace(' ', '_')}_median_ms"] = round(median, 2)
                     figures[f"{order.value}_{name.replace(' ', '_')}_p95_ms"] = round(p95, 2)
+            counts = [c for c in (1_000, 10_000, 100_000) if c <= args.photos]
+            figures.update(grid_costs(library, work / "thumbnails", counts))
 
         baseline_home = app_paths(work / "baseline").create()
         shutil.copyfile(without, baseline_home.data / CATALOG_FILE)
