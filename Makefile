@@ -42,6 +42,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/search_latency.py
 	$(BIN)/python bench/assemble_model.py
 	$(BIN)/python bench/int8_vs_fp32.py
+	$(BIN)/python bench/browse_scale.py
 	$(BIN)/python bench/train_step.py
 
 clean:
