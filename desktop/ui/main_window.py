@@ -28,6 +28,7 @@ from desktop.ui.drop_content import DropContent, drop_content
 from desktop.ui.duplicates_dialog import DuplicatesDialog
 from desktop.ui.file_dialogs import choose_folders, choose_model_file, choose_photos
 from desktop.ui.first_run import FirstRunPage
+from desktop.ui.library_browser import LibraryBrowserModel
 from desktop.ui.model_chooser import GetModelDialog
 from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.search_page import SearchPage
@@ -54,13 +55,14 @@ class MainWindow(QMainWindow):
         self.indexing = IndexingController(library, self.workers, self)
         self.models = ModelsController(library, self.workers, parent=self)
         self.status = StatusController(library, self.workers, self)
+        self.browser = LibraryBrowserModel(library, self.workers, self.thumbnails, self)
         self._index_on_start = index_on_start
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
         self.resize(1280, 800)
         self.setAcceptDrops(True)
         self.first_run = FirstRunPage(self.models.catalog, self)
-        self.search_page = SearchPage(settings, self.thumbnails, self.workers, self)
+        self.search_page = SearchPage(settings, self.thumbnails, self.workers, self.browser, self)
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.search_page)
         self.pages.addWidget(self.first_run)
@@ -111,6 +113,7 @@ class MainWindow(QMainWindow):
         models.activated.connect(self._model_activated)
         self.status.changed.connect(self._status_changed)
         self.status.failed.connect(self.show_error)
+        self.browser.failed.connect(self.show_error)
 
     # the library's state -------------------------------------------------------------------
 
@@ -142,11 +145,13 @@ class MainWindow(QMainWindow):
         if report is not None:
             self.status_bar.showMessage(display_path(text.sync_summary(report)), 10000)
         self.search.rerun()
+        self.browser.reload()
         self._show_state()  # the status stops refreshing, with one last read
 
     def _folders_changed(self) -> None:
         self.status.refresh()
         self.search.rerun()
+        self.browser.reload()
 
     def _model_activated(self, model: ModelRecord) -> None:
         self.status.refresh()
@@ -163,6 +168,7 @@ class MainWindow(QMainWindow):
         bar = self.search_page.filter_bar
         self.settings.result_count = bar.count.value()
         self.search.set_filters(bar.search_filter(), bar.count.value())
+        self.search_page.results.set_browse_filters(bar.search_filter())
 
     def _search_shown(self, shown: SearchOutcome) -> None:
         page = self.search_page

@@ -1,5 +1,5 @@
-"""The preview pane: a larger view of the selected result with its details and actions; the
-image is read in the worker pool and shown if the result is still the one selected."""
+"""The preview pane: a larger view of the selected photo with its details and actions; the
+image is read in the worker pool and shown if the photo is still the one selected."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from desktop.core.catalog import Photo
 from desktop.core.paths import display_path
-from desktop.core.search import SearchResult
 from desktop.ui.image_io import read_preview
 from desktop.ui.workers import WorkerPool
 
@@ -55,39 +55,39 @@ class PreviewPane(QWidget):
         layout.addWidget(self.image_label, 1)
         layout.addWidget(self.details)
         layout.addLayout(buttons)
-        self._result: SearchResult | None = None
+        self._photo: Photo | None = None
         self._image = QImage()
-        self.open_button.clicked.connect(lambda: self.open_requested.emit(self._result.photo.path))
-        self.reveal_button.clicked.connect(
-            lambda: self.reveal_requested.emit(self._result.photo.path)
-        )
-        self.similar_button.clicked.connect(lambda: self.similar_requested.emit(self._result.photo))
+        self.open_button.clicked.connect(lambda: self.open_requested.emit(self._photo.path))
+        self.reveal_button.clicked.connect(lambda: self.reveal_requested.emit(self._photo.path))
+        self.similar_button.clicked.connect(lambda: self.similar_requested.emit(self._photo))
 
-    def show_result(self, result: SearchResult | None) -> None:
-        """Show a result's details now and its image once read."""
-        self._show(result, QImage())
-        if result is not None:
+    def show_photo(self, photo: Photo | None, score: float | None = None) -> None:
+        """Show a photo's details (its similarity to the query; None when browsing without
+        one) now, and its image once read."""
+        self._show(photo, score, QImage())
+        if photo is not None:
             self.workers.start(
-                lambda progress, cancel: read_preview(result.photo.path),
-                on_finished=lambda image: self._image_read(result, image),
+                lambda progress, cancel: read_preview(photo.path),
+                on_finished=lambda image: self._image_read(photo, score, image),
             )
 
-    def _image_read(self, result: SearchResult, image: QImage) -> None:
-        if result == self._result:
-            self._show(result, image)
+    def _image_read(self, photo: Photo, score: float | None, image: QImage) -> None:
+        if photo == self._photo:
+            self._show(photo, score, image)
 
-    def _show(self, result: SearchResult | None, image: QImage) -> None:
-        self._result = result
+    def _show(self, photo: Photo | None, score: float | None, image: QImage) -> None:
+        self._photo = photo
         self._image = image
         for button in (self.open_button, self.reveal_button, self.similar_button):
-            button.setEnabled(result is not None)
-        if result is None:
+            button.setEnabled(photo is not None)
+        if photo is None:
             self.details.setText("Select a result to see it here")
             self.image_label.clear()
             return
-        photo = result.photo
         name = html.escape(display_path(os.path.basename(photo.path)))
-        lines = [f"<b>{name}</b>", f"similarity {result.score:.3f}"]
+        lines = [f"<b>{name}</b>"]
+        if score is not None:
+            lines.append(f"similarity {score:.3f}")
         if photo.width and photo.height:
             lines.append(f"{photo.width} x {photo.height} pixels, {human_size(photo.size)}")
         if photo.taken_at:
@@ -102,7 +102,7 @@ class PreviewPane(QWidget):
 
     def _show_image(self) -> None:
         if self._image.isNull():
-            self.image_label.setText("" if self._result is None else "(no preview)")
+            self.image_label.setText("" if self._photo is None else "(no preview)")
             return
         pixmap = QPixmap.fromImage(self._image).scaled(
             self.image_label.size(),

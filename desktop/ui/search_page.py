@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from desktop.ui.file_actions import open_in_viewer, reveal_in_file_manager
 from desktop.ui.filter_bar import FilterBar
+from desktop.ui.library_browser import LibraryBrowserModel
 from desktop.ui.library_panel import LibraryPanel
 from desktop.ui.preview_pane import PreviewPane
 from desktop.ui.query_panel import QueryPanel
@@ -24,7 +25,12 @@ class SearchPage(QSplitter):
     """Find photos like these library photos (list[Photo]), from the results or the preview."""
 
     def __init__(
-        self, settings: Settings, thumbnails: ThumbnailProvider, workers: WorkerPool, parent=None
+        self,
+        settings: Settings,
+        thumbnails: ThumbnailProvider,
+        workers: WorkerPool,
+        browser: LibraryBrowserModel,
+        parent=None,
     ) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.query_panel = QueryPanel(self)
@@ -35,7 +41,7 @@ class SearchPage(QSplitter):
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
         self.filter_bar = FilterBar(settings.result_count, self)
-        self.results = ResultsArea(thumbnails, settings.thumbnail_size, self)
+        self.results = ResultsArea(thumbnails, settings.thumbnail_size, browser, self)
         middle = QWidget(self)
         column = QVBoxLayout(middle)
         column.addWidget(self.filter_bar)
@@ -45,7 +51,7 @@ class SearchPage(QSplitter):
             self.addWidget(pane)
         self.setSizes([250, 780, 250])
         self.setStretchFactor(1, 1)
-        self.results.current_changed.connect(self.preview.show_result)
+        self.results.current_changed.connect(self.preview.show_photo)
         self.results.similar_requested.connect(self.similar_requested)
         self.preview.similar_requested.connect(lambda photo: self.similar_requested.emit([photo]))
         self.preview.open_requested.connect(open_in_viewer)

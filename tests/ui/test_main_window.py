@@ -19,7 +19,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 
-from desktop.ui.results_model import PathRole
+from desktop.ui.results_model import HeaderRole, PathRole
 from tests.conftest import REPO_ROOT
 from tests.ui.conftest import open_window
 
@@ -27,6 +27,13 @@ from tests.ui.conftest import open_window
 def result_paths(window) -> list[str]:
     model = window.search_page.results.model
     return [model.data(model.index(row), PathRole) for row in range(model.rowCount())]
+
+
+def browsed_paths(window) -> list[str]:
+    """The photos the grid shows without a query (header rows left out)."""
+    browser = window.browser
+    photos = (browser.photo(row) for row in range(browser.rowCount()))
+    return [photo.path for photo in photos if photo is not None]
 
 
 def drop(window, mime: QMimeData) -> None:
@@ -74,6 +81,8 @@ def test_dropping_a_folder_adds_and_indexes_it(qtbot, window, tmp_path, made_pho
         drop(window, mime)
     assert finished.args[0].embedded == 3
     assert str(extra) in [f.path for f in window.library.folders()]
+    added = {str(extra / photo.name) for photo in made_photos[-3:]}
+    qtbot.waitUntil(lambda: added <= set(browsed_paths(window)))  # the grid shows them too
     qtbot.waitUntil(lambda: "23 photos" in window.status_bar.status_label.text(), timeout=10000)
 
 
@@ -128,6 +137,31 @@ def test_enter_key_finds_similar(qtbot, window, photo_folder):
     with qtbot.waitSignal(window.search.finished, timeout=20000):
         qtbot.keyClick(window.search_page.results.view, Qt.Key.Key_Return)
     assert target not in result_paths(window)
+
+
+def test_without_a_query_the_grid_shows_the_library(qtbot, window, photo_folder):
+    browser, results = window.browser, window.search_page.results
+    view, details = results.view, window.search_page.preview.details
+    qtbot.waitUntil(lambda: browser.rowCount() > 0 and not browser.fetching, timeout=10000)
+    assert view.model() is browser and "The library, newest first" in results.caption.text()
+    assert browser.data(browser.index(0), HeaderRole) is not None  # the month of the first
+
+    photo = browser.photo(1)
+    center = view.visualRect(browser.index(1)).center()
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=center)
+    assert f"<b>{Path(photo.path).name}</b>" in details.text()
+    assert "similarity" not in details.text()
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=center)
+    assert view.model() is results.model and "similar to" in results.caption.text()
+    assert photo.path not in result_paths(window)
+
+    window.search_page.query_panel.clear()
+    assert view.model() is browser and browser.photo(1) == photo  # where it was
+    results.group_by.setCurrentIndex(1)  # by folder
+    qtbot.waitUntil(lambda: browser.rowCount() == 24 and not browser.fetching, timeout=10000)
+    headers = [browser.data(browser.index(r), HeaderRole) for r in range(browser.rowCount())]
+    assert [h for h in headers if h] == [str(p) for p in sorted(photo_folder.iterdir())]
 
 
 def test_region_selected_with_the_mouse_is_searched(qtbot, window, photo_folder):

@@ -97,9 +97,10 @@ def test_an_empty_library_says_to_add_a_folder_where_the_results_go(qtbot, libra
     assert "Add folder" in empty.text()
 
 
-def test_with_photos_it_asks_for_one_and_says_when_filters_leave_none(qtbot, window, photo_folder):
+def test_with_photos_it_shows_them_and_says_when_filters_leave_none(qtbot, window, photo_folder):
     results = window.search_page.results
-    assert results.empty.isVisible() and "Drop a photo anywhere" in results.empty.text()
+    assert results.view.isVisible() and results.view.model() is window.browser
+    assert "drop, paste (Ctrl+V) or open (Ctrl+O) one" in results.caption.text()
     photo = window.library.photo(str(sorted(photo_folder.rglob("*.jpg"))[0]))
     with qtbot.waitSignal(window.search.finished, timeout=20000):
         window.search.find_similar([photo])
