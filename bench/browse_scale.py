@@ -67,7 +67,7 @@ def fill(catalog: Catalog, photos: int, seed: int = 0) -> float:
             else:
                 folder, path = big, f"{BIG}/{number % 500:03d}/IMG_{number:06d}.jpg"
             mtime_ns = int((start + timedelta(days=rng.uniform(0, 3650))).timestamp()) * 10**9
-            catalog.add_photo(db, folder.id, path, 3_000_000, mtime_ns, f"fp{number}")
+            catalog.add_photo(folder.id, path, 3_000_000, mtime_ns, f"fp{number}")
             if rng.random() > 0.3:  # a burst of photos shares one EXIF second otherwise
                 taken = start + timedelta(seconds=rng.randrange(3650 * 86400))
             exif = taken.isoformat() if rng.random() < 0.85 else None

@@ -214,14 +214,13 @@ def fill_catalog(
     library: Library, folder_id: int, folder: Path, model_id: int, vectors: np.ndarray
 ) -> None:
     """Store `vectors` as the descriptors of that many (fictitious) photos of the folder."""
-    ids = np.arange(1, len(vectors) + 1)
-    with library.catalog.transaction() as db:
-        db.executemany(
-            "INSERT INTO photos (id, folder_id, path, size, mtime_ns, fingerprint) "
-            "VALUES (?, ?, ?, 1, 0, ?)",
-            ((int(i), folder_id, str(folder / f"{i:07d}.jpg"), f"bench-{i}") for i in ids),
-        )
-        library.catalog.store_descriptors(db, model_id, ids, vectors)
+    catalog = library.catalog
+    with catalog.transaction():
+        ids = [
+            catalog.add_photo(folder_id, str(folder / f"{i:07d}.jpg"), 1, 0, f"bench-{i}")
+            for i in range(len(vectors))
+        ]
+        catalog.store_descriptors(model_id, ids, vectors)
 
 
 if __name__ == "__main__":

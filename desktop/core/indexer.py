@@ -4,6 +4,8 @@ A sync has two phases. The diff phase walks every online folder and compares it 
 catalog in one transaction: new files are added, changed ones (size or mtime, then content
 fingerprint) lose their stale descriptors, moved or renamed ones (same fingerprint) keep
 theirs, deleted ones go. A folder that is missing is marked offline and its photos are kept.
+Cancelling the diff phase (checked between folders, inside the walk and between
+fingerprints) leaves the catalog as it was; a diff that finds nothing writes nothing.
 The embed phase decodes photos in a thread pool while onnxruntime embeds the previous batch,
 and commits each batch in its own small transaction, so an interrupted run keeps everything
 it finished and the next run carries on. A photo that cannot be decoded is recorded with the
@@ -13,12 +15,14 @@ batches.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
+from array import array
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
@@ -28,7 +32,14 @@ import numpy as np
 from desktop.core.catalog import Catalog, Photo
 from desktop.core.descriptor_model import DescriptorSession
 from desktop.core.images import DEFAULT_MAX_PIXELS, DecodedPhoto, ImageLoadError, decode_photo
-from desktop.core.scanner import FolderOfflineError, ScannedFile, fingerprint, scan_folder
+from desktop.core.scanner import (
+    FolderOfflineError,
+    ScanCancelled,
+    ScannedFile,
+    check_cancel,
+    fingerprint,
+    scan_folder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +80,64 @@ class SyncReport:
 
 
 ProgressCallback = Callable[[Progress], None]
+SCAN_PROGRESS_FILES = 1000
+"""Files found between two progress reports of the walk (and after each folder)."""
+
+
+class KnownFiles:
+    """The catalog's photo files, as the diff compares the walk with them.
+
+    One dict entry per path and the rest in flat arrays: at 100,000 photos this is ~20 MB,
+    where photo objects and a second dict of the files found took ~75 MB beside the vector
+    index.
+    """
+
+    def __init__(self, states: Iterable[tuple[int, int, str, int, int]]) -> None:
+        self._rows: dict[str, int] = {}
+        self._ids, self._folders = array("q"), array("q")
+        self._sizes, self._mtimes = array("q"), array("q")
+        for photo_id, folder_id, path, size, mtime_ns in states:
+            self._rows[path] = len(self._ids)
+            self._ids.append(photo_id)
+            self._folders.append(folder_id)
+            self._sizes.append(size)
+            self._mtimes.append(mtime_ns)
+        self._seen = bytearray(len(self._ids))
+
+    def id_of(self, path: str) -> int | None:
+        row = self._rows.get(path)
+        return None if row is None else self._ids[row]
+
+    def needs_work(self, file: ScannedFile) -> bool:
+        """Note the file as found; True when it is new, or its size or mtime changed."""
+        row = self._rows.get(file.path)
+        if row is None:
+            return True
+        self._seen[row] = 1
+        return (self._sizes[row], self._mtimes[row]) != (file.size, file.mtime_ns)
+
+    def unseen(self, folder_ids: set[int], keep: Callable[[str], bool]) -> list[int]:
+        """Ids of the photos of these folders that were not found, and whose path `keep`
+        accepts."""
+        return [
+            self._ids[row]
+            for path, row in self._rows.items()
+            if not self._seen[row] and self._folders[row] in folder_ids and keep(path)
+        ]
 
 
 class Indexer:
-    """Syncs the catalog with the folders and embeds missing descriptors for one model."""
+    """Syncs the catalog with the folders and embeds missing descriptors for one model.
+
+    `open_session` gives the onnxruntime session to embed with; it is called only when
+    there is something to embed, so a rescan that finds nothing new neither waits for a
+    model to load nor holds its memory.
+    """
 
     def __init__(
         self,
         catalog: Catalog,
-        model: DescriptorSession,
+        open_session: Callable[[], DescriptorSession],
         model_id: int,
         *,
         batch_size: int = 32,
@@ -85,7 +145,7 @@ class Indexer:
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.catalog = catalog
-        self.model = model
+        self.open_session = open_session
         self.model_id = model_id
         self.batch_size = batch_size
         self.workers = workers or min(8, os.cpu_count() or 2)
@@ -99,7 +159,8 @@ class Indexer:
         started = time.monotonic()
         report = SyncReport()
         cancel = cancel or threading.Event()
-        self.update_catalog(report, progress)
+        with contextlib.suppress(ScanCancelled):  # nothing was written
+            self.update_catalog(report, progress, cancel)
         if not cancel.is_set():
             self.embed_missing(report, progress, cancel)
         report.cancelled = cancel.is_set()
@@ -108,85 +169,96 @@ class Indexer:
 
     # diff phase ----------------------------------------------------------------------------
 
-    def update_catalog(self, report: SyncReport, progress: ProgressCallback | None) -> None:
-        """Walk the folders and apply new, changed, moved and deleted files in one transaction."""
+    def update_catalog(
+        self,
+        report: SyncReport,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Walk the folders and apply new, changed, moved and deleted files in one transaction.
+
+        Raises ScanCancelled, having written nothing, when `cancel` is set before the
+        changes are applied.
+        """
         folders = self.catalog.folders()
-        scanned: dict[str, tuple[int, ScannedFile]] = {}
+        known = KnownFiles(self.catalog.file_states())
+        todo: dict[str, tuple[int, ScannedFile]] = {}
+        """New files, and known ones whose size or mtime changed, with the id of the first
+        folder that found them (a folder may lie inside another)."""
         offline: set[int] = set()
         problems: dict[int, list[tuple[str, str]]] = {}
+        found = 0
         for folder in folders:
+            check_cancel(cancel)
+            found_here: list[tuple[str, str]] = []
             try:
-                result = scan_folder(folder.path)
+                files = scan_folder(folder.path, found_here, cancel=cancel)
             except FolderOfflineError:
                 offline.add(folder.id)
                 report.offline_folders.append(folder.path)
                 continue
-            problems[folder.id] = result.problems
-            report.folder_problems.extend(result.problems)
-            for file in result.files:
-                scanned.setdefault(file.path, (folder.id, file))
+            for file in files:
+                found += 1
+                if known.needs_work(file):
+                    todo.setdefault(file.path, (folder.id, file))
+                if progress and found % SCAN_PROGRESS_FILES == 0:
+                    progress(Progress(Phase.SCANNING, found, 0, file.path, 0.0, None))
+            problems[folder.id] = found_here
+            report.folder_problems.extend(found_here)
             if progress:
-                progress(Progress(Phase.SCANNING, len(scanned), 0, folder.path, 0.0, None))
+                progress(Progress(Phase.SCANNING, found, 0, folder.path, 0.0, None))
 
         # photos under an unreadable sub-folder are kept, like those of an offline folder
-        unreadable = tuple(path for found in problems.values() for path, _ in found)
-        known = {
-            photo.path: photo
-            for folder_id in problems
-            for photo in self.catalog.photos(folder_id)
-            if not _is_under(photo.path, unreadable)
-        }
-        digests = self._fingerprints(scanned, known, report, progress)
-        with self.catalog.transaction() as db:
+        unreadable = tuple(path for found_here in problems.values() for path, _ in found_here)
+        gone_ids = known.unseen(set(problems), lambda path: not _is_under(path, unreadable))
+        digests = self._fingerprints(todo, report, progress, cancel)
+        check_cancel(cancel)
+        changed_ids = [known.id_of(path) for path in digests if known.id_of(path) is not None]
+        photos = self.catalog.photos_by_ids([*changed_ids, *gone_ids])
+        with self.catalog.transaction():
             for folder in folders:
                 summary = "; ".join(f"{p}: {r}" for p, r in problems.get(folder.id, []))
-                self.catalog.set_folder_state(
-                    db, folder.id, folder.id not in offline, summary or None
-                )
-            gone = {path: photo for path, photo in known.items() if path not in scanned}
+                self.catalog.set_folder_state(folder.id, folder.id not in offline, summary or None)
+            gone = {photos[i].path: photos[i] for i in gone_ids if i in photos}
             gone_by_fingerprint: dict[str, list[Photo]] = {}
             for photo in gone.values():
                 gone_by_fingerprint.setdefault(photo.fingerprint, []).append(photo)
 
             for path, digest in digests.items():
-                folder_id, file = scanned[path]
-                photo = known.get(path)
-                if photo is not None:
-                    self._apply_change(db, photo, file, digest, report)
+                folder_id, file = todo[path]
+                photo_id = known.id_of(path)
+                if photo_id is not None:
+                    self._apply_change(photos[photo_id], file, digest, report)
                     continue
                 candidates = gone_by_fingerprint.get(digest)
                 if candidates:
                     moved = candidates.pop()
                     del gone[moved.path]
-                    self.catalog.move_photo(db, moved.id, folder_id, path, file.size, file.mtime_ns)
+                    self.catalog.move_photo(moved.id, folder_id, path, file.size, file.mtime_ns)
                     report.moved += 1
                 else:
-                    self.catalog.add_photo(db, folder_id, path, file.size, file.mtime_ns, digest)
+                    self.catalog.add_photo(folder_id, path, file.size, file.mtime_ns, digest)
                     report.added += 1
-            db.executemany("DELETE FROM photos WHERE id = ?", [(p.id,) for p in gone.values()])
+            if gone:
+                self.catalog.remove_photos(photo.id for photo in gone.values())
             report.deleted += len(gone)
 
     def _fingerprints(
         self,
-        scanned: dict[str, tuple[int, ScannedFile]],
-        known: dict[str, Photo],
+        todo: dict[str, tuple[int, ScannedFile]],
         report: SyncReport,
         progress: ProgressCallback | None,
+        cancel: threading.Event | None,
     ) -> dict[str, str]:
         """Content fingerprints of new files and of files whose size or mtime changed.
 
         Computed before the catalog transaction opens, so the write lock is held only for
         the short time it takes to apply the changes.
         """
-        todo = [
-            (path, file)
-            for path, (_, file) in scanned.items()
-            if path not in known
-            or (known[path].size, known[path].mtime_ns) != (file.size, file.mtime_ns)
-        ]
         digests: dict[str, str] = {}
         started = time.monotonic()
-        for done, (path, file) in enumerate(todo, 1):
+        for done, (path, (_, file)) in enumerate(todo.items(), 1):
+            check_cancel(cancel)
             try:
                 digests[path] = fingerprint(path, file.size)
             except OSError as exc:  # vanished or unreadable: what is indexed stays
@@ -197,19 +269,13 @@ class Indexer:
                 progress(Progress(Phase.READING, done, len(todo), path, rate, eta))
         return digests
 
-    def _apply_change(self, db, photo: Photo, file: ScannedFile, digest: str, report) -> None:
+    def _apply_change(
+        self, photo: Photo, file: ScannedFile, digest: str, report: SyncReport
+    ) -> None:
         if digest == photo.fingerprint:  # touched, not changed: keep the descriptors
-            db.execute(
-                "UPDATE photos SET size = ?, mtime_ns = ? WHERE id = ?",
-                (file.size, file.mtime_ns, photo.id),
-            )
+            self.catalog.touch_photo(photo.id, file.size, file.mtime_ns)
             return
-        db.execute(
-            "UPDATE photos SET size = ?, mtime_ns = ?, fingerprint = ?, width = NULL, "
-            "height = NULL, taken_at = NULL, error = NULL WHERE id = ?",
-            (file.size, file.mtime_ns, digest, photo.id),
-        )
-        db.execute("DELETE FROM descriptors WHERE photo_id = ?", (photo.id,))
+        self.catalog.replace_content(photo.id, file.size, file.mtime_ns, digest)
         report.changed += 1
 
     # embed phase ---------------------------------------------------------------------------
@@ -222,12 +288,15 @@ class Indexer:
     ) -> None:
         """Decode and embed every photo that lacks a descriptor, one transaction per batch."""
         pending = self.catalog.photos_missing_descriptor(self.model_id)
+        if not pending:
+            return
+        session = self.open_session()
         total = len(pending)
         started = time.monotonic()
         done = 0
         with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
-            for batch, results in self._decoded_batches(pool, pending, cancel):
-                self._commit_batch(batch, results, report)
+            for batch, results in self._decoded_batches(pool, session, pending, cancel):
+                self._commit_batch(session, batch, results, report)
                 done += len(batch)
                 if progress:
                     elapsed = max(time.monotonic() - started, 1e-6)
@@ -238,7 +307,11 @@ class Indexer:
                     break
 
     def _decoded_batches(
-        self, pool: ThreadPoolExecutor, pending: Sequence[Photo], cancel: threading.Event
+        self,
+        pool: ThreadPoolExecutor,
+        session: DescriptorSession,
+        pending: Sequence[Photo],
+        cancel: threading.Event,
     ) -> Iterator[tuple[list[Photo], list[DecodedPhoto | str]]]:
         """Yield batches whose photos are decoded, keeping the next batch decoding meanwhile."""
         batches = [
@@ -246,7 +319,7 @@ class Indexer:
         ]
         in_flight: deque[tuple[list[Photo], list[Future]]] = deque()
         for batch in batches:
-            in_flight.append((batch, [pool.submit(self._decode, p.path) for p in batch]))
+            in_flight.append((batch, [pool.submit(self._decode, session, p.path) for p in batch]))
             if len(in_flight) > 2:
                 head, futures = in_flight.popleft()
                 yield head, [f.result() for f in futures]
@@ -259,10 +332,10 @@ class Indexer:
             for future in futures:
                 future.cancel()
 
-    def _decode(self, path: str) -> DecodedPhoto | str:
+    def _decode(self, session: DescriptorSession, path: str) -> DecodedPhoto | str:
         """The decoded photo, or the reason it cannot be used."""
         try:
-            return decode_photo(path, self.model.input_spec, max_pixels=self.max_pixels)
+            return decode_photo(path, session.input_spec, max_pixels=self.max_pixels)
         except ImageLoadError as exc:
             return str(exc)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the run
@@ -270,22 +343,25 @@ class Indexer:
             return f"unexpected error: {type(exc).__name__}: {exc}"
 
     def _commit_batch(
-        self, batch: list[Photo], results: list[DecodedPhoto | str], report: SyncReport
+        self,
+        session: DescriptorSession,
+        batch: list[Photo],
+        results: list[DecodedPhoto | str],
+        report: SyncReport,
     ) -> None:
         good = [(p, r) for p, r in zip(batch, results, strict=True) if not isinstance(r, str)]
         failed = [(p, r) for p, r in zip(batch, results, strict=True) if isinstance(r, str)]
         vectors = (
-            self.model.embed(np.stack([r.pixels for _, r in good]))
+            session.embed(np.stack([r.pixels for _, r in good]))
             if good
             else np.zeros((0, 0), np.float32)
         )
-        with self.catalog.transaction() as db:
-            self.catalog.store_descriptors(db, self.model_id, [p.id for p, _ in good], vectors)
-            db.executemany(
-                "UPDATE photos SET width = ?, height = ?, taken_at = ?, error = NULL WHERE id = ?",
-                [(r.info.width, r.info.height, r.info.taken_at, p.id) for p, r in good],
+        with self.catalog.transaction():
+            self.catalog.store_descriptors(self.model_id, [p.id for p, _ in good], vectors)
+            self.catalog.set_photo_info(
+                (p.id, r.info.width, r.info.height, r.info.taken_at) for p, r in good
             )
-            self.catalog.mark_failed(db, [(p.id, reason) for p, reason in failed])
+            self.catalog.mark_failed((p.id, reason) for p, reason in failed)
         report.embedded += len(good)
         report.skipped.extend((p.path, reason) for p, reason in failed)
 

@@ -50,6 +50,8 @@ from desktop.core.status import FolderState, LibraryStatus, ModelState, SkippedF
 from desktop.core.vector_index import APPROX_THRESHOLD, VectorIndex
 
 CATALOG_FILE = "catalog.sqlite3"
+QUERY_THREADS = 2
+"""onnxruntime threads of the query session (unless the library sets its own count)."""
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,7 @@ class Library:
         self.approx_threshold = approx_threshold
         self._lock = threading.RLock()
         self._sessions: dict[int, DescriptorSession] = {}
+        self._query_sessions: dict[int, DescriptorSession] = {}
         self._indexes: dict[int, VectorIndex] = {}
         self._index_mtimes: dict[int, int | None] = {}
 
@@ -172,13 +175,23 @@ class Library:
             return self.catalog.model(serving_id) or active
 
     def session(self, model: ModelRecord) -> DescriptorSession:
-        """The onnxruntime session of a model (loaded once, shared across threads)."""
+        """The onnxruntime session of a model that indexing embeds with (loaded once)."""
         with self._lock:
             if model.id not in self._sessions:
                 self._sessions[model.id] = DescriptorSession(
                     model.path, threads=self.threads, provider=self.provider
                 )
             return self._sessions[model.id]
+
+    def query_session(self, model: ModelRecord) -> DescriptorSession:
+        """The session queries embed with: a second one, with threads of its own, so a query
+        does not wait behind an indexing batch in the indexing session's thread pool."""
+        with self._lock:
+            if model.id not in self._query_sessions:
+                self._query_sessions[model.id] = DescriptorSession(
+                    model.path, threads=self.threads or QUERY_THREADS, provider=self.provider
+                )
+            return self._query_sessions[model.id]
 
     def model_states(self) -> list[ModelState]:
         """Every registered model with its indexing progress, in the order they were added."""
@@ -215,11 +228,18 @@ class Library:
         active = self.active_model()
         if active is None:
             raise LibraryError("no model yet: add one with `photo-search models add FILE.onnx`")
-        session = self.session(active)
         with Catalog(self.catalog.path) as catalog:
-            indexer = Indexer(catalog, session, active.id, batch_size=batch_size, workers=workers)
+            indexer = Indexer(
+                catalog,
+                lambda: self.session(active),
+                active.id,
+                batch_size=batch_size,
+                workers=workers,
+            )
             report = indexer.run(progress, cancel)
-            if not report.cancelled and catalog.count_missing_descriptors(active.id) == 0:
+            if report.cancelled:  # the next run or search catches up from the change log
+                return report
+            if catalog.count_missing_descriptors(active.id) == 0:
                 catalog.set_setting(SERVING_MODEL, str(active.id))
             try:
                 self._save_index(catalog, active.id)
@@ -233,16 +253,54 @@ class Library:
     def _save_index(self, catalog: Catalog, model_id: int) -> None:
         """Bring the saved index up to date, then drop the change log it no longer needs.
 
-        This runs with indexing, in the background: it is also where an index that outgrew
-        its kind (exact past the threshold, say) is rebuilt, never in a search.
+        A saved index that reflects the latest change is left alone (a sync that found
+        nothing writes nothing). Otherwise the index this library holds in memory is caught
+        up and written, so searches and saving share one copy of the vectors; the library
+        lock is held while it is written, not while the file is flushed to the disk. This
+        runs with indexing, in the background: it is also where an index that outgrew its
+        kind (exact past the threshold, say) is rebuilt, never in a search.
         """
-        index = self._load_or_build(catalog, model_id)
-        if not index.suits(self.approx_threshold):
-            index = VectorIndex.from_catalog(
+        path = self._index_path(model_id)
+        saved = VectorIndex.read_header(path)
+        if (
+            saved is not None
+            and saved.model_id == model_id
+            and saved.seq == catalog.latest_change_for(model_id)
+            and saved.suits(self.approx_threshold)
+        ):
+            catalog.prune_changes(model_id, saved.seq)
+            return
+        if not self._held_index(catalog, model_id).suits(self.approx_threshold):
+            rebuilt = VectorIndex.from_catalog(  # searches use the old one meanwhile
                 catalog, model_id, approx_threshold=self.approx_threshold
             )
-        index.save(self._index_path(model_id))
-        catalog.prune_changes(model_id, index.seq)
+            with self._lock:
+                self._indexes[model_id] = rebuilt
+        written: list[int] = []
+
+        def write(stream) -> None:
+            with self._lock:
+                index = self._held_index(catalog, model_id)
+                index.write(stream)
+                written.append(index.seq)
+
+        atomic_write(path, write)
+        with self._lock:
+            self._index_mtimes[model_id] = _mtime(path)
+        catalog.prune_changes(model_id, written[0])
+
+    def _held_index(self, catalog: Catalog, model_id: int) -> VectorIndex:
+        """The index this library holds for a model, caught up with `catalog`; loaded (or
+        built) when it holds none or the change log it needs was pruned."""
+        with self._lock:
+            index = self._indexes.get(model_id)
+            if index is None or index.seq < catalog.changes_floor(model_id):
+                self._index_mtimes[model_id] = _mtime(self._index_path(model_id))
+                index = self._load_or_build(catalog, model_id)
+                self._indexes[model_id] = index
+            else:
+                index.catch_up(catalog)
+            return index
 
     def _load_or_build(self, catalog: Catalog, model_id: int) -> VectorIndex:
         index = VectorIndex.load(self._index_path(model_id), model_id)
@@ -262,21 +320,13 @@ class Library:
         with self._lock:
             path = self._index_path(model.id)
             index = self._indexes.get(model.id)
-            reload = (
-                index is None
-                or index.seq < self.catalog.changes_floor(model.id)
-                or (
-                    not index.suits(self.approx_threshold)
-                    and _mtime(path) != self._index_mtimes.get(model.id)
-                )
-            )
-            if reload:
-                self._index_mtimes[model.id] = _mtime(path)
-                index = self._load_or_build(self.catalog, model.id)
-                self._indexes[model.id] = index
-            else:
-                index.catch_up(self.catalog)
-            return index
+            if (
+                index is not None
+                and not index.suits(self.approx_threshold)
+                and _mtime(path) != self._index_mtimes.get(model.id)
+            ):
+                del self._indexes[model.id]
+            return self._held_index(self.catalog, model.id)
 
     # search --------------------------------------------------------------------------------
 
@@ -284,7 +334,7 @@ class Library:
         """The query vector for images (files, bytes or decoded images; several = their mean)."""
         if not sources:
             raise LibraryError("no query image given")
-        return combine(self.session(model).embed_images(sources))
+        return combine(self.query_session(model).embed_images(sources))
 
     def photo_query(
         self, photos: Sequence[Photo | int | str], model: ModelRecord
@@ -420,7 +470,7 @@ class Library:
 
     def _provider_of(self, model: ModelRecord) -> str | None:
         """Where the model's session runs; None until a search or indexing loads it."""
-        session = self._sessions.get(model.id)
+        session = self._sessions.get(model.id) or self._query_sessions.get(model.id)
         return session.provider if session is not None else None
 
 

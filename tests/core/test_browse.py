@@ -26,7 +26,7 @@ def add_photos(catalog: Catalog, rows: list[tuple[str, str | None, str | None]])
     base = int(datetime(2001, 2, 3, tzinfo=timezone.utc).timestamp())
     with catalog.transaction() as db:
         for number, (path, taken_at, error) in enumerate(rows):
-            catalog.add_photo(db, folder.id, path, 1, (base + number) * 10**9, f"f{number}")
+            catalog.add_photo(folder.id, path, 1, (base + number) * 10**9, f"f{number}")
             db.execute(
                 "UPDATE photos SET taken_at = ?, error = ? WHERE id = last_insert_rowid()",
                 (taken_at, error),

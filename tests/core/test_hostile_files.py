@@ -163,15 +163,15 @@ def test_catalog_stores_any_path_exactly(tmp_path):
         folder = catalog.add_folder("/photos/dir\udcff")
         assert catalog.folder_by_path("/photos/dir\udcff") == folder
         assert [f.path for f in catalog.folders()] == ["/photos/dir\udcff"]
-        with catalog.transaction() as db:
+        with catalog.transaction():
             for number, path in enumerate((undecodable, windows_half, "/photos/é.jpg")):
-                catalog.add_photo(db, folder.id, path, 10, 1, f"digest-{number}")
+                catalog.add_photo(folder.id, path, 10, 1, f"digest-{number}")
         assert {p.path for p in catalog.photos()} == {undecodable, windows_half, "/photos/é.jpg"}
         photo = catalog.photo_by_path(undecodable)
         assert photo.path == undecodable and catalog.photo(photo.id).path == undecodable
-        with catalog.transaction() as db:
-            catalog.move_photo(db, photo.id, folder.id, undecodable + "-moved", 10, 2)
-            catalog.mark_failed(db, [(photo.id, f"{undecodable}-moved is not an image")])
+        with catalog.transaction():
+            catalog.move_photo(photo.id, folder.id, undecodable + "-moved", 10, 2)
+            catalog.mark_failed([(photo.id, f"{undecodable}-moved is not an image")])
         [skipped] = catalog.skipped_photos()
         assert skipped.path == undecodable + "-moved"
         assert skipped.error == "/photos/dir\ufffd/caf\ufffd.jpg-moved is not an image"

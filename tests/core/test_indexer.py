@@ -15,6 +15,7 @@ import pytest
 
 from desktop.core.indexer import Phase
 from desktop.core.library import Library
+from desktop.core.scanner import CANCEL_CHECK_FILES, ScanCancelled, scan_folder
 from tests.conftest import CLASSES, PER_CLASS, REPO_ROOT
 from tests.photos import PHOTO_SIZE
 
@@ -172,3 +173,68 @@ def test_photos_from_two_processes_view_the_same_catalog(
     assert library.status().photos == TOTAL + len(spare_photos)  # seen from here
     hit = library.search_images([spare_photos[3]], top=1)[0]
     assert hit.photo.path == str(extra / "03.jpg") and hit.score > 0.9999
+
+
+def catalog_state(library: Library) -> tuple:
+    catalog = library.catalog
+    return catalog.photos(), catalog.folders(), catalog.changes_since(1, 0)
+
+
+def test_cancel_during_the_scan_changes_nothing(library, photo_folder, made_photos):
+    library.add_folder(photo_folder)
+    library.sync()
+    photos = sorted(photo_folder.rglob("*.jpg"))
+    photos[0].unlink()
+    shutil.copy(made_photos[-1], photo_folder / "new.jpg")
+    os.utime(photos[1], ns=(1_000_000_000, 1_000_000_000))
+    before = catalog_state(library)
+    cancel = threading.Event()
+    phases = []
+
+    def progress(update):
+        phases.append(update.phase)
+        cancel.set()  # as a window closing during the start-up rescan does
+
+    report = library.sync(progress, cancel)
+    assert report.cancelled and set(phases) == {Phase.SCANNING}
+    assert (report.added, report.deleted, report.embedded) == (0, 0, 0)
+    assert catalog_state(library) == before
+    done = library.sync()  # the next run does it all
+    assert (done.added, done.deleted, done.embedded) == (1, 1, 1)
+
+
+def test_the_walk_stops_inside_a_folder_when_cancelled(tmp_path):
+    for number in range(3 * CANCEL_CHECK_FILES):
+        (tmp_path / f"{number:04d}.jpg").write_bytes(b"")
+    cancel = threading.Event()
+    files = scan_folder(tmp_path, [], cancel=cancel)
+    next(files)
+    cancel.set()
+    with pytest.raises(ScanCancelled):
+        list(files)
+
+
+def library_files(library: Library) -> dict[str, tuple[int, int]]:
+    data = library.paths.data
+    return {
+        str(path.relative_to(data)): (path.stat().st_mtime_ns, path.stat().st_size)
+        for path in data.rglob("*")
+        if path.is_file() and not path.name.endswith("-shm")  # shared memory, not data
+    }
+
+
+def test_a_sync_that_finds_nothing_writes_nothing_and_loads_no_model(
+    library, photo_folder, monkeypatch
+):
+    library.add_folder(photo_folder)
+    library.sync()
+    before = library_files(library)
+    assert any(name.startswith("indexes") for name in before)
+
+    def no_model(model):
+        raise AssertionError("a sync with nothing to embed loaded the model")
+
+    monkeypatch.setattr(library, "session", no_model)
+    report = library.sync()
+    assert (report.added, report.changed, report.deleted, report.embedded) == (0, 0, 0, 0)
+    assert library_files(library) == before

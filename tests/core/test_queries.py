@@ -21,7 +21,7 @@ def indexed(library, photo_folder):
 
 def count_embeds(library, monkeypatch) -> list[int]:
     """The batch sizes the serving model's session embeds from now on."""
-    session = library.session(library.serving_model())
+    session = library.query_session(library.serving_model())
     calls, embed = [], session.embed
 
     def counting(pixels):

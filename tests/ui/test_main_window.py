@@ -194,7 +194,7 @@ def test_region_selected_with_the_mouse_is_searched(qtbot, window, photo_folder)
 def count_embeds(window, monkeypatch, hold: threading.Event | None = None) -> list[int]:
     """Record the size of each batch the search model embeds; with `hold`, the first call
     waits for it to be set."""
-    session = window.library.session(window.library.serving_model())
+    session = window.library.query_session(window.library.serving_model())
     calls, embed = [], session.embed
 
     def counting(images):

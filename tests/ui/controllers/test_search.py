@@ -39,7 +39,7 @@ def test_a_query_runs_in_a_worker_and_comes_with_its_images(
 def test_new_filters_rerank_the_query_without_embedding_it_again(
     qtbot, indexed_library, photo_folder, workers, monkeypatch
 ):
-    session = indexed_library.session(indexed_library.serving_model())
+    session = indexed_library.query_session(indexed_library.serving_model())
     embeds = record_threads(monkeypatch, session, "embed")
     search = SearchController(indexed_library, workers)
     with qtbot.waitSignal(search.shown) as first:
