@@ -107,6 +107,7 @@ class DescriptorSession:
         *,
         threads: int | None = None,
         provider: str | None = None,
+        background: bool = False,
     ) -> None:
         path = Path(path)
         candidates = provider_candidates(provider)
@@ -114,11 +115,15 @@ class DescriptorSession:
             raise ModelError(f"model file not found: {path}")
         # onnxruntime's default of spinning idle worker threads is kept: on an idle 2-core
         # machine it embeds one query in 83 ms instead of 108 ms, with the same indexing
-        # throughput (bench/index_throughput.py, bench/search_latency.py).
+        # throughput (bench/index_throughput.py, bench/search_latency.py). A background
+        # session's idle threads sleep instead: between its batches they would spin on the
+        # cores a search needs.
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
+        if background:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = _create_session(path, options, candidates)
         self.info = read_model_info(self._session, path)
 

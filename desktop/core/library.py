@@ -37,6 +37,7 @@ from desktop.core.descriptor_model import DescriptorSession, check_model_file, p
 from desktop.core.images import ImageSource
 from desktop.core.indexer import Indexer, ProgressCallback, SyncReport
 from desktop.core.paths import AppPaths
+from desktop.core.priority import run_in_background
 from desktop.core.queries import Query, QueryOutcome
 from desktop.core.search import (
     NO_FILTER,
@@ -50,8 +51,6 @@ from desktop.core.status import FolderState, LibraryStatus, ModelState, SkippedF
 from desktop.core.vector_index import APPROX_THRESHOLD, VectorIndex
 
 CATALOG_FILE = "catalog.sqlite3"
-QUERY_THREADS = 2
-"""onnxruntime threads of the query session (unless the library sets its own count)."""
 
 log = logging.getLogger(__name__)
 
@@ -175,21 +174,24 @@ class Library:
             return self.catalog.model(serving_id) or active
 
     def session(self, model: ModelRecord) -> DescriptorSession:
-        """The onnxruntime session of a model that indexing embeds with (loaded once)."""
+        """The onnxruntime session of a model that indexing embeds with (loaded once).
+
+        A background session: when the first sync opens it, its threads run at the sync's
+        background priority (`priority.run_in_background`)."""
         with self._lock:
             if model.id not in self._sessions:
                 self._sessions[model.id] = DescriptorSession(
-                    model.path, threads=self.threads, provider=self.provider
+                    model.path, threads=self.threads, provider=self.provider, background=True
                 )
             return self._sessions[model.id]
 
     def query_session(self, model: ModelRecord) -> DescriptorSession:
-        """The session queries embed with: a second one, with threads of its own, so a query
-        does not wait behind an indexing batch in the indexing session's thread pool."""
+        """The session queries embed with: a second one, with threads of its own at normal
+        priority, so a query does not queue behind an indexing batch."""
         with self._lock:
             if model.id not in self._query_sessions:
                 self._query_sessions[model.id] = DescriptorSession(
-                    model.path, threads=self.threads or QUERY_THREADS, provider=self.provider
+                    model.path, threads=self.threads, provider=self.provider
                 )
             return self._query_sessions[model.id]
 
@@ -222,7 +224,8 @@ class Library:
     ) -> SyncReport:
         """Bring the catalog in line with the folders and embed new photos with the active model.
 
-        Safe to call from a worker thread: it uses its own catalog connection.
+        Safe to call from a worker thread: it uses its own catalog connection. The work runs
+        at background priority, so searches meanwhile get the cores first.
         """
         self._require_writable("index")
         active = self.active_model()
@@ -236,7 +239,8 @@ class Library:
                 batch_size=batch_size,
                 workers=workers,
             )
-            report = indexer.run(progress, cancel)
+            cancel = cancel or threading.Event()
+            report = run_in_background(lambda: indexer.run(progress, cancel), cancel)
             if report.cancelled:  # the next run or search catches up from the change log
                 return report
             if catalog.count_missing_descriptors(active.id) == 0:
