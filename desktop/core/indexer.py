@@ -33,6 +33,7 @@ from desktop.core.catalog import Catalog, Photo
 from desktop.core.descriptor_model import DescriptorSession
 from desktop.core.images import DEFAULT_MAX_PIXELS, DecodedPhoto, ImageLoadError, decode_photo
 from desktop.core.scanner import (
+    CANCEL_CHECK_FILES,
     FolderOfflineError,
     ScanCancelled,
     ScannedFile,
@@ -92,11 +93,17 @@ class KnownFiles:
     index.
     """
 
-    def __init__(self, states: Iterable[tuple[int, int, str, int, int]]) -> None:
+    def __init__(
+        self,
+        states: Iterable[tuple[int, int, str, int, int]],
+        cancel: threading.Event | None = None,
+    ) -> None:
         self._rows: dict[str, int] = {}
         self._ids, self._folders = array("q"), array("q")
         self._sizes, self._mtimes = array("q"), array("q")
         for photo_id, folder_id, path, size, mtime_ns in states:
+            if len(self._ids) % CANCEL_CHECK_FILES == 0:
+                check_cancel(cancel)  # reading 100,000 photos takes a quarter of a second
             self._rows[path] = len(self._ids)
             self._ids.append(photo_id)
             self._folders.append(folder_id)
@@ -181,7 +188,7 @@ class Indexer:
         changes are applied.
         """
         folders = self.catalog.folders()
-        known = KnownFiles(self.catalog.file_states())
+        known = KnownFiles(self.catalog.file_states(), cancel)
         todo: dict[str, tuple[int, ScannedFile]] = {}
         """New files, and known ones whose size or mtime changed, with the id of the first
         folder that found them (a folder may lie inside another)."""
