@@ -44,6 +44,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/int8_vs_fp32.py
 	$(BIN)/python bench/browse_scale.py
 	$(BIN)/python bench/train_step.py
+	$(BIN)/python bench/gui_scale.py
 
 clean:
 	rm -rf $(VENV) $(APP_VENV) .pytest_cache .ruff_cache *.egg-info
