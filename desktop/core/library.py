@@ -195,6 +195,14 @@ class Library:
                 )
             return self._query_sessions[model.id]
 
+    def prepare_queries(self) -> None:
+        """Open the serving model's query session and load its vector index now, so the
+        first query a user asks does not wait for them (0.6-0.8 s at 100k photos)."""
+        model = self.serving_model()
+        if model is not None:
+            self.query_session(model)
+            self.vector_index(model)
+
     def model_states(self) -> list[ModelState]:
         """Every registered model with its indexing progress, in the order they were added."""
         with self._lock:

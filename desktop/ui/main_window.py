@@ -57,6 +57,8 @@ class MainWindow(QMainWindow):
         self.status = StatusController(library, self.workers, self)
         self.browser = LibraryBrowserModel(library, self.workers, self.thumbnails, self)
         self._index_on_start = index_on_start
+        self._starting = True
+        """Until the first status arrives."""
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
         self.resize(1280, 800)
@@ -120,7 +122,9 @@ class MainWindow(QMainWindow):
     def _status_changed(self, status: LibraryStatus) -> None:
         if self._index_on_start and status.active and status.folders and not status.read_only:
             self.indexing.start()  # the start-up rescan: what changed while the app was closed
-        self._index_on_start = False
+        if self._starting and status.serving is not None:
+            self.search.prepare()
+        self._index_on_start = self._starting = False
         self._show_state()
 
     def _show_state(self) -> None:

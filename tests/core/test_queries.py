@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop.core.library import LibraryError
+from desktop.core import library as library_module
+from desktop.core.library import Library, LibraryError
 from desktop.core.queries import Query
 from desktop.core.search import SearchFilter
 from tests.models import write_model
@@ -85,3 +86,21 @@ def test_a_vector_query_needs_no_image_and_no_photo(indexed, photo_folder):
     query = Query().with_vector(vector[0], model.id, ())
     assert not query.empty
     assert len(indexed.run_query(query, top=3).results) == 3
+
+
+def test_after_prepare_queries_the_first_query_opens_and_loads_nothing(
+    library, photo_folder, monkeypatch
+):
+    library.add_folder(photo_folder)
+    library.sync()
+    with Library(library.paths) as fresh:  # as the window starts: nothing loaded yet
+        fresh.prepare_queries()
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("loaded during the first query")
+
+        monkeypatch.setattr(library_module, "DescriptorSession", refuse)
+        monkeypatch.setattr(library_module.VectorIndex, "load", refuse)
+        monkeypatch.setattr(library_module.VectorIndex, "from_catalog", refuse)
+        image = sorted(photo_folder.rglob("*.jpg"))[1]
+        assert fresh.run_query(Query(images=[image]), top=3).results[0].photo.path == str(image)

@@ -10,6 +10,7 @@ from PySide6.QtCore import QTimer
 
 from desktop import text
 from desktop.core.indexer import Phase, Progress
+from desktop.core.library import Library
 from desktop.core.paths import app_paths
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings import Settings
@@ -109,3 +110,28 @@ def test_with_photos_it_shows_them_and_says_when_filters_leave_none(qtbot, windo
         window.search_page.filter_bar.min_score.setValue(100)
     assert results.model.rowCount() == 0 and results.empty.isVisible()
     assert "No photos match with these filters" in results.empty.text()
+
+
+def test_the_window_gets_queries_ready_once_at_start(qtbot, indexed_library, monkeypatch):
+    calls, prepare = [], indexed_library.prepare_queries
+
+    def recording():
+        calls.append(threading.current_thread() is threading.main_thread())
+        prepare()
+
+    monkeypatch.setattr(indexed_library, "prepare_queries", recording)
+    window = open_window(qtbot, indexed_library)
+    qtbot.waitUntil(lambda: calls and not window.workers.busy, timeout=10000)
+    window.status.refresh()
+    qtbot.waitUntil(lambda: not window.workers.busy, timeout=10000)
+    assert calls == [False]  # once, in a worker
+
+
+def test_a_library_without_a_model_prepares_nothing(qtbot, monkeypatch):
+    calls = []
+    with Library(app_paths()) as library:
+        monkeypatch.setattr(library, "prepare_queries", lambda: calls.append(True))
+        window = open_window(qtbot, library)
+        qtbot.waitUntil(lambda: not window.workers.busy, timeout=10000)
+        assert window.pages.currentWidget() is window.first_run and calls == []
+        window.close()

@@ -131,6 +131,12 @@ class SearchController(QObject):
         self._request, self.shown_query = None, Query()
         self._generation += 1
 
+    def prepare(self) -> None:
+        """Get the serving model and its index ready in the background, before the first
+        query; a failure here is the first query's to report."""
+        library = self.library
+        self.workers.start(lambda progress, cancel: library.prepare_queries())
+
     def _start(self, request: _Request) -> None:
         self._request = request
         self._generation += 1
