@@ -57,8 +57,7 @@ class MainWindow(QMainWindow):
         self.status = StatusController(library, self.workers, self)
         self.browser = LibraryBrowserModel(library, self.workers, self.thumbnails, self)
         self._index_on_start = index_on_start
-        self._starting = True
-        """Until the first status arrives."""
+        self._starting = True  # until the first status arrives
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
         self.resize(1280, 800)
