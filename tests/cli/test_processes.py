@@ -37,7 +37,15 @@ def start_index(home: Path, *args: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible if os.name == "posix" else None,
     )
+
+
+def interruptible() -> None:
+    """Give the child the default SIGINT, as a terminal would. A test run started in the
+    background by a shell without job control ignores SIGINT, the child would inherit
+    that, and Python then never turns Ctrl-C into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def committed(home: Path) -> int:
