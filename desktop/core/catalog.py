@@ -49,8 +49,22 @@ def _directory_sql(path: str) -> str:
 
 _DIRECTORY = _directory_sql("path")
 
+_CHANGE_LOG_TRIGGERS = """
+    CREATE TRIGGER descriptors_insert AFTER INSERT ON descriptors BEGIN
+        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (NEW.model_id, NEW.photo_id);
+    END;
+    CREATE TRIGGER descriptors_update AFTER UPDATE ON descriptors BEGIN
+        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (NEW.model_id, NEW.photo_id);
+    END;
+    CREATE TRIGGER descriptors_delete AFTER DELETE ON descriptors BEGIN
+        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (OLD.model_id, OLD.photo_id);
+    END;
+"""
+"""Every change to a descriptor is logged; a migration that rebuilds the table makes them
+again (dropping a table drops its triggers)."""
+
 MIGRATIONS: tuple[str, ...] = (
-    """
+    f"""
     CREATE TABLE folders (
         id INTEGER PRIMARY KEY,
         path TEXT NOT NULL UNIQUE,
@@ -95,15 +109,7 @@ MIGRATIONS: tuple[str, ...] = (
         photo_id INTEGER NOT NULL
     );
     CREATE INDEX descriptor_changes_model ON descriptor_changes(model_id, seq);
-    CREATE TRIGGER descriptors_insert AFTER INSERT ON descriptors BEGIN
-        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (NEW.model_id, NEW.photo_id);
-    END;
-    CREATE TRIGGER descriptors_update AFTER UPDATE ON descriptors BEGIN
-        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (NEW.model_id, NEW.photo_id);
-    END;
-    CREATE TRIGGER descriptors_delete AFTER DELETE ON descriptors BEGIN
-        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (OLD.model_id, OLD.photo_id);
-    END;
+    {_CHANGE_LOG_TRIGGERS}
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
     # Browsing: one index per order, so a page is a range read, never a scan and a sort.
@@ -117,7 +123,7 @@ MIGRATIONS: tuple[str, ...] = (
     # into overflow pages (5 KB on disk per photo, and slow counting queries). The change
     # log and its numbers are kept, so a saved vector index still catches up. Skipped
     # photos get a partial index for the counts; no query reads photos by fingerprint.
-    """
+    f"""
     CREATE TABLE descriptor_rows (
         id INTEGER PRIMARY KEY,
         photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
@@ -134,15 +140,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX descriptors_photo ON descriptors(photo_id);
     CREATE INDEX photos_skipped ON photos(error) WHERE error IS NOT NULL;
     DROP INDEX photos_fingerprint;
-    CREATE TRIGGER descriptors_insert AFTER INSERT ON descriptors BEGIN
-        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (NEW.model_id, NEW.photo_id);
-    END;
-    CREATE TRIGGER descriptors_update AFTER UPDATE ON descriptors BEGIN
-        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (NEW.model_id, NEW.photo_id);
-    END;
-    CREATE TRIGGER descriptors_delete AFTER DELETE ON descriptors BEGIN
-        INSERT INTO descriptor_changes (model_id, photo_id) VALUES (OLD.model_id, OLD.photo_id);
-    END;
+    {_CHANGE_LOG_TRIGGERS}
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -48,3 +51,24 @@ def window(qtbot, indexed_library) -> MainWindow:
     created.workers.cancel_all()
     created.workers.wait(10000)
     created.thumbnails.pool.waitForDone(10000)
+
+
+@contextmanager
+def library_lock_held(library) -> Iterator[None]:
+    """Another thread holds the library's lock for the block, as a long search or status
+    read does; it lets go when the block ends."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with library._lock:
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert held.wait(10)
+        yield
+    finally:
+        release.set()
+        holder.join()

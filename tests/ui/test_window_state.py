@@ -14,7 +14,7 @@ from desktop.core.library import Library
 from desktop.core.paths import app_paths
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings import Settings
-from tests.ui.conftest import open_window
+from tests.ui.conftest import library_lock_held, open_window
 
 
 def hold_embedding(library, monkeypatch, request) -> threading.Event:
@@ -60,17 +60,7 @@ def test_the_progress_of_a_large_run_reads_on_one_line_at_1280_pixels(qtbot, lib
 
 
 def test_the_window_opens_and_answers_while_the_library_lock_is_held(qtbot, indexed_library):
-    held, release = threading.Event(), threading.Event()
-
-    def hold_the_lock() -> None:  # what a long search or status read does
-        with indexed_library._lock:
-            held.set()
-            release.wait(5)
-
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    try:
-        assert held.wait(10)
+    with library_lock_held(indexed_library):
         paths = app_paths()
         window = MainWindow(indexed_library, Settings(paths.config), paths, index_on_start=False)
         qtbot.addWidget(window)
@@ -82,9 +72,6 @@ def test_the_window_opens_and_answers_while_the_library_lock_is_held(qtbot, inde
         qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=3000)
         assert window.status.current is None
         assert window.status_bar.status_label.text() == "Opening the library…"
-    finally:
-        release.set()
-        holder.join()
     status = window.status_bar.status_label
     qtbot.waitUntil(lambda: status.text().startswith("20 photos"), timeout=10000)
     window.workers.wait(10000)

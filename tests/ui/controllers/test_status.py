@@ -10,6 +10,7 @@ import time
 from PySide6.QtCore import QTimer
 
 from desktop.ui.controllers.status import StatusController
+from tests.ui.conftest import library_lock_held
 from tests.ui.controllers.conftest import record_threads
 
 
@@ -17,17 +18,7 @@ def test_a_read_waiting_for_the_library_lock_leaves_the_gui_thread_free(
     qtbot, indexed_library, workers
 ):
     status = StatusController(indexed_library, workers)
-    held, release = threading.Event(), threading.Event()
-
-    def hold_the_lock() -> None:  # what a long search does
-        with indexed_library._lock:
-            held.set()
-            release.wait(5)
-
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    try:
-        assert held.wait(10)
+    with library_lock_held(indexed_library):
         ticks = []
         timer = QTimer()
         timer.timeout.connect(lambda: ticks.append(1))
@@ -35,9 +26,6 @@ def test_a_read_waiting_for_the_library_lock_leaves_the_gui_thread_free(
         status.refresh()  # returns at once: the read waits in a worker
         qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=5000)
         assert status.current is None
-    finally:
-        release.set()
-        holder.join()
     with qtbot.waitSignal(status.changed) as changed:
         pass
     assert changed.args[0].photos == 20 and status.current is changed.args[0]
