@@ -81,7 +81,11 @@ class Library:
         self._index_mtimes: dict[int, int | None] = {}
 
     def close(self) -> None:
-        self.catalog.close()
+        """Close the catalog once no search or read is using it: a worker thread may still
+        be in one when the window closes, and closing a connection under a running query
+        crashes the process instead of raising."""
+        with self._lock:
+            self.catalog.close()
 
     def __enter__(self) -> Library:
         return self
