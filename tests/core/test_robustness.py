@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -234,3 +235,28 @@ def test_unreadable_files_and_folders(tmp_path, tiny_model_path, made_photos):
     assert report["photos"] == 8  # 3 open + secret (kept) + 3 locked (kept) + new
     assert report["folders"][0]["problems"]
     assert report["models"][0]["indexed"] == 8
+
+
+def test_closing_the_library_waits_for_the_read_in_progress(library):
+    """The window may close while a worker is still in a catalog read; closing the
+    connection under it would crash the process."""
+    reading, finish = threading.Event(), threading.Event()
+    counted = []
+
+    def long_read() -> None:
+        with library._lock:  # what every Library read holds
+            reading.set()
+            finish.wait(5)
+            counted.append(library.catalog.counts()["photos"])
+
+    reader = threading.Thread(target=long_read)
+    reader.start()
+    assert reading.wait(5)
+    closer = threading.Thread(target=library.close)
+    closer.start()
+    closer.join(0.3)
+    assert closer.is_alive()  # waiting for the read
+    finish.set()
+    reader.join(5)
+    closer.join(5)
+    assert counted == [0] and not closer.is_alive()
