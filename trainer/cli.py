@@ -52,7 +52,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, checkpoint: bool = T
         "--model-kwargs",
         nargs="*",
         metavar="KEY=VALUE",
-        help="extra timm.create_model arguments, e.g. depth=2 drop_path_rate=0.1",
+        help="extra timm.create_model arguments, e.g. depth=2 drop_rate=0.1",
     )
     weights = parser.add_mutually_exclusive_group()
     weights.add_argument("--pretrained", action="store_true", help="timm's pretrained weights")
@@ -122,6 +122,9 @@ def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     length.add_argument("--epochs", type=int, help="passes over the training photos")
     parser.add_argument("--batch-size", type=int, help=f"global batch ({d.batch_size})")
     parser.add_argument("--m", type=int, help=f"photos per label in a batch ({d.m})")
+    parser.add_argument(
+        "--drop-path", type=float, metavar="P", help=f"stochastic depth rate ({d.drop_path:g})"
+    )
     parser.add_argument("--lr", type=float, help=f"AdamW learning rate ({d.lr:g})")
     parser.add_argument(
         "--weight-decay", type=float, help=f"AdamW weight decay ({d.weight_decay:g})"
@@ -134,6 +137,12 @@ def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--margin", type=float, help=f"contrastive margin beta ({d.margin})")
     parser.add_argument("--koleo", type=float, help=f"KoLeo weight lambda, 0 = off ({d.koleo})")
     parser.add_argument("--xbm", type=int, help=f"cross-batch memory size, 0 = off ({d.xbm})")
+    parser.add_argument(
+        "--xbm-warmup",
+        type=int,
+        metavar="STEPS",
+        help=f"steps before the memory fills and takes part in the loss ({d.xbm_warmup})",
+    )
     parser.add_argument(
         "--momentum",
         type=float,

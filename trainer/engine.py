@@ -10,6 +10,7 @@ those resumes a run exactly.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -67,14 +68,15 @@ class Trainer:
         self.world = world or World()
         self.amp = config.amp and device.type == "cuda"
         self.net = net.to(device).train()
-        self.model: nn.Module = UInt8ImageWrapper(self.net).to(device)
-        if self.world.distributed:
-            device_ids = [device.index] if device.type == "cuda" else None
-            self.model = DistributedDataParallel(self.model, device_ids=device_ids)
+        wrapper = UInt8ImageWrapper(self.net).to(device)
         self.momentum_model = None
         if config.momentum > 0:
-            self.momentum_model = copy.deepcopy(UInt8ImageWrapper(self.net)).eval()
+            self.momentum_model = copy.deepcopy(wrapper).eval()
             self.momentum_model.requires_grad_(False)
+        self.model: nn.Module = wrapper
+        if self.world.distributed:
+            device_ids = [device.index] if device.type == "cuda" else None
+            self.model = DistributedDataParallel(wrapper, device_ids=device_ids)
         self.objective = RetrievalObjective(
             margin=config.margin,
             koleo_weight=config.koleo,
@@ -87,24 +89,34 @@ class Trainer:
         )
         self.optimizer = torch.optim.AdamW(groups, lr=config.lr)
         self.step = 0
+        check_placement(self.modules(), device)
+
+    def modules(self) -> dict[str, nn.Module]:
+        """Every module the trainer built, by attribute name."""
+        return {name: value for name, value in vars(self).items() if isinstance(value, nn.Module)}
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if not self.amp:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, torch.bfloat16)
 
     def forward_backward(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
-        """Loss terms over the global batch, gradients accumulated, memory updated."""
-        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
+        """Loss terms over the global batch, gradients accumulated, memory updated.
+
+        The memory's keys are the batch's own descriptors, or the momentum encoder's; the
+        memory takes part once `xbm_warmup` steps are done.
+        """
+        with self._autocast():
             z = self.model(images)
         z_all = gather_with_grad(z.float(), self.world)
         labels_all = gather(labels, self.world)
-        terms = self.objective(z_all, labels_all)
-        terms["loss"].backward()
-        if self.momentum_model is None:
-            keys = z_all.detach()
-        else:
-            with (
-                torch.no_grad(),
-                torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp),
-            ):
+        keys = None
+        if self.momentum_model is not None:
+            with torch.no_grad(), self._autocast():
                 keys = gather(self.momentum_model(images).float(), self.world)
-        self.objective.remember(keys, labels_all)
+        use_memory = self.step >= self.config.xbm_warmup
+        terms = self.objective(z_all, labels_all, keys, use_memory=use_memory)
+        terms["loss"].backward()
         return {name: value.detach() for name, value in terms.items()}
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
@@ -155,6 +167,21 @@ class Trainer:
         if self.momentum_model is not None:
             self.momentum_model.net.load_state_dict(state["momentum_model"])
         self.step = int(state["step"])
+
+
+def check_placement(modules: dict[str, nn.Module], device: torch.device) -> None:
+    """Raise at once, naming the tensor, if any parameter or buffer is not on `device`:
+    on a GPU a stray CPU tensor would otherwise fail in the first step, or silently run
+    part of the step on the CPU."""
+    for module_name, module in modules.items():
+        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+            if tensor.device.type != device.type or (
+                device.index is not None and tensor.device.index != device.index
+            ):
+                raise RuntimeError(
+                    f"{module_name}.{name} is on {tensor.device}, not on the training "
+                    f"device {device}"
+                )
 
 
 def train(

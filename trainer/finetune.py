@@ -34,7 +34,7 @@ from trainer.embed import embed_with_net
 from trainer.engine import Trainer, train
 from trainer.evaluate import DEFAULT_KS, evaluate_dataset
 from trainer.export import export_onnx
-from trainer.model import ModelConfig, create_descriptor_net
+from trainer.model import create_descriptor_net
 from trainer.report import CURVES_FILE, MetricsLog, plot_curves, write_report
 from trainer.sampler import ClassBalancedBatchSampler
 
@@ -258,9 +258,8 @@ def _build_trainer(
     A resumed run takes its weights from the checkpoint, so none are loaded here.
     """
     torch.manual_seed(config.seed)
-    model_config = ModelConfig(config.arch, config.input_size, dict(config.model_kwargs))
     net = create_descriptor_net(
-        model_config,
+        config.model_config(),
         pretrained=config.pretrained and not resume,
         weights_file=None if resume else config.weights,
     )
@@ -329,7 +328,9 @@ def _training_summary(
         "margin": config.margin,
         "koleo": config.koleo,
         "xbm": config.xbm,
+        "xbm_warmup": config.xbm_warmup,
         "momentum": config.momentum,
+        "drop_path": config.drop_path,
         "iterations": num_steps,
         "batch_size": config.batch_size,
         "m": config.m,

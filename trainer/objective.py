@@ -22,13 +22,27 @@ class RetrievalObjective(nn.Module):
         self.koleo = KoLeoLoss() if koleo_weight > 0 else None
         self.memory = CrossBatchMemory(memory_size, descriptor_dim) if memory_size > 0 else None
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Named terms and their weighted sum `loss` for L2-normalised descriptors `z`."""
+    def forward(
+        self,
+        z: torch.Tensor,
+        labels: torch.Tensor,
+        keys: torch.Tensor | None = None,
+        *,
+        use_memory: bool = True,
+    ) -> dict[str, torch.Tensor]:
+        """Named terms and their weighted sum `loss` for L2-normalised descriptors `z`.
+
+        With a memory and `use_memory` (false during the memory's warm-up), the batch's
+        `keys` (default: `z` detached; the momentum encoder's descriptors when there is one)
+        are enqueued first, then the batch is compared with the whole memory.
+        """
         terms = {"contrastive": self.contrastive(z, labels)}
         loss = terms["contrastive"]
         if self.memory is not None:
-            if len(self.memory):
-                terms["xbm"] = self.contrastive(z, labels, *self.memory.contents())
+            if use_memory:
+                self.memory.enqueue(z.detach() if keys is None else keys, labels)
+                own = self.memory.newest_positions(len(z))
+                terms["xbm"] = self.contrastive(z, labels, *self.memory.contents(), own=own)
             else:
                 terms["xbm"] = torch.zeros((), device=z.device)
             loss = loss + terms["xbm"]
@@ -37,8 +51,3 @@ class RetrievalObjective(nn.Module):
             loss = loss + self.koleo_weight * terms["koleo"]
         terms["loss"] = loss
         return terms
-
-    def remember(self, descriptors: torch.Tensor, labels: torch.Tensor) -> None:
-        """Enqueue a batch in the cross-batch memory (after its loss was computed)."""
-        if self.memory is not None:
-            self.memory.enqueue(descriptors, labels)

@@ -8,6 +8,7 @@ import pytest
 
 from trainer import cli
 from trainer.config import FinetuneConfig, load_config_file, merge, save_config
+from trainer.model import create_descriptor_net
 
 
 def cli_overrides(*arguments: str) -> dict:
@@ -46,8 +47,24 @@ def test_invalid_configurations_are_refused(tmp_path):
         FinetuneConfig(dataset="imagenet")
     with pytest.raises(ValueError, match="momentum"):
         FinetuneConfig(momentum=1.0)
+    with pytest.raises(ValueError, match="cannot be negative"):
+        FinetuneConfig(xbm_warmup=-1)
+    with pytest.raises(ValueError, match="drop_path must be in"):
+        FinetuneConfig(drop_path=1.0)
+    with pytest.raises(ValueError, match="not model_kwargs"):
+        FinetuneConfig(model_kwargs={"drop_path_rate": 0.2})
     (tmp_path / "bad.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="JSON object"):
         load_config_file(tmp_path / "bad.json")
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["finetune", "data", "--iterations", "1", "--epochs", "1"])
+
+
+def test_the_drop_path_reaches_the_network():
+    config = merge(
+        {"arch": "vit_tiny_patch16_224", "model_kwargs": {"depth": 2}}, {"drop_path": 0.2}
+    )
+    assert config.model_config().model_kwargs == {"drop_path_rate": 0.2, "depth": 2}
+    net = create_descriptor_net(config.model_config())
+    assert net.backbone.blocks[-1].drop_path1.drop_prob == pytest.approx(0.2)  # timm's rule
+    assert FinetuneConfig().model_config().model_kwargs == {"drop_path_rate": 0.1}

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from trainer.engine import Trainer, learning_rate, train
+from trainer.engine import Trainer, check_placement, learning_rate, train
 from trainer.model import ModelConfig, create_descriptor_net
 
 from .conftest import TINY_MODEL, tiny_config
@@ -102,3 +102,44 @@ def test_train_loop_reports_each_step_and_throughput():
 
 def test_bf16_autocast_only_on_gpus():
     assert not make_trainer(amp=True).amp
+
+
+def test_every_parameter_and_buffer_is_on_the_training_device():
+    """Built on the `meta` device (no GPU needed), every module the trainer builds lives
+    there, the momentum encoder's normalisation buffers included, and a step's forward and
+    backward run there."""
+    torch.manual_seed(0)
+    net = create_descriptor_net(ModelConfig(**TINY_MODEL))
+    config = tiny_config(xbm=16, momentum=0.9)
+    trainer = Trainer(net, config, num_steps=10, device=torch.device("meta"))
+    modules = trainer.modules()
+    assert {"net", "model", "momentum_model", "objective"} <= set(modules)
+    for module_name, module in modules.items():
+        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+            assert tensor.is_meta, f"{module_name}.{name} is on {tensor.device}"
+    # the memory's length is read on the host and KoLeo switches autocast off by device
+    # type, neither of which the meta device allows: the forward runs without them
+    net = create_descriptor_net(ModelConfig(**TINY_MODEL))
+    trainer = Trainer(
+        net, tiny_config(momentum=0.9, koleo=0.0), num_steps=10, device=torch.device("meta")
+    )
+    images, labels = batch(0)
+    terms = trainer.forward_backward(images.to("meta"), labels.to("meta"))
+    assert terms["loss"].is_meta
+    assert all(p.grad is not None and p.grad.is_meta for p in trainer.net.parameters())
+
+
+def test_a_tensor_off_the_training_device_is_named_at_once():
+    trainer = make_trainer()
+    trainer.objective.register_buffer("stray", torch.zeros(1, device="meta"))
+    with pytest.raises(RuntimeError, match="objective.stray is on meta, not on the training"):
+        check_placement(trainer.modules(), trainer.device)
+
+
+def test_the_memory_takes_part_after_its_warmup():
+    trainer = make_trainer(xbm=16, xbm_warmup=2)
+    for seed in (0, 1):
+        assert trainer.train_step(*batch(seed))["xbm"] == 0.0
+        assert len(trainer.objective.memory) == 0
+    assert trainer.train_step(*batch(2))["xbm"] > 0.0
+    assert len(trainer.objective.memory) == 8

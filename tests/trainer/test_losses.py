@@ -152,13 +152,66 @@ def test_memory_stores_detached_copies_and_round_trips_through_state_dict():
 def test_objective_weights_terms_and_builds_no_zero_term():
     z, labels = descriptors(10, seed=8).float(), LABELS
     objective = RetrievalObjective(margin=0.5, koleo_weight=0.7, memory_size=16, descriptor_dim=16)
-    first = objective(z, labels)
-    assert first["xbm"].item() == 0.0  # the memory is empty at the first step
-    objective.remember(z, labels)
     terms = objective(z, labels)
-    assert terms["xbm"].item() == pytest.approx(ContrastiveLoss()(z, labels, z, labels).item())
+    # the batch is enqueued first, then compared with the memory (itself), own pairs left out
+    assert terms["xbm"].item() == pytest.approx(terms["contrastive"].item())
     expected = terms["contrastive"] + terms["xbm"] + 0.7 * terms["koleo"]
     assert terms["loss"].item() == pytest.approx(expected.item())
     plain = RetrievalObjective(margin=0.5, koleo_weight=0.0, memory_size=0, descriptor_dim=16)
     assert plain.koleo is None and plain.memory is None
     assert set(plain(z, labels)) == {"contrastive", "loss"}
+
+
+def test_memory_term_equals_pytorch_metric_learning_cross_batch_memory():
+    """Batch after batch, through a memory that wraps around: PML's CrossBatchMemory enqueues
+    the batch, then sums the contrastive pairs of the batch against the whole memory with
+    each photo's own entry removed; that sum is N times our memory term, with the same
+    gradient. PML normalises what it is given, so both sides start from raw vectors."""
+    size, dim, batch = 24, 16, 10
+    objective = RetrievalObjective(
+        margin=0.5, koleo_weight=0.0, memory_size=size, descriptor_dim=dim
+    )
+    pml_loss = pml_losses.ContrastiveLoss(
+        pos_margin=1.0, neg_margin=0.5, distance=DotProductSimilarity(), reducer=SumReducer()
+    )
+    pml = pml_losses.CrossBatchMemory(pml_loss, embedding_size=dim, memory_size=size)
+    generator = torch.Generator().manual_seed(0)
+    for step in range(6):
+        raw = torch.randn(batch, dim, generator=generator)
+        labels = torch.randint(0, 6, (batch,), generator=generator)
+        ours_raw, theirs_raw = raw.clone().requires_grad_(), raw.clone().requires_grad_()
+        ours = objective(F.normalize(ours_raw, dim=1), labels)["xbm"]
+        theirs = pml(theirs_raw, labels)
+        (ours * batch).backward()
+        theirs.backward()
+        assert ours.item() * batch == pytest.approx(theirs.item(), rel=1e-5), step
+        assert torch.allclose(ours_raw.grad, theirs_raw.grad, atol=1e-6), step
+    assert len(objective.memory) == size  # it wrapped around
+
+
+def test_momentum_keys_fill_the_memory_and_each_photo_skips_its_own_key():
+    """With a momentum encoder the memory holds its keys, not the batch's descriptors; the
+    key of the photo itself (the same photo, an older network) is not a positive pair."""
+    objective = RetrievalObjective(margin=0.5, koleo_weight=0.0, memory_size=32, descriptor_dim=16)
+    old_z, old_labels = descriptors(10, seed=30).float(), LABELS
+    objective(old_z, old_labels)
+    z, keys = descriptors(10, seed=31).float(), descriptors(10, seed=32).float()
+    terms = objective(z, LABELS, keys)
+    stored, stored_labels = objective.memory.contents()
+    assert torch.equal(stored, torch.cat([old_z, keys]))
+    expected = slow_contrastive(z.double(), LABELS, old_z.double(), old_labels)
+    for i in range(len(z)):
+        for j in range(len(z)):
+            if j == i:
+                continue
+            s = torch.dot(z[i].double(), keys[j].double())
+            same = LABELS[i] == LABELS[j]
+            expected += ((1 - s) if same else torch.clamp(s - 0.5, min=0)) / len(z)
+    assert terms["xbm"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_the_memory_waits_for_its_warmup():
+    objective = RetrievalObjective(margin=0.5, koleo_weight=0.0, memory_size=16, descriptor_dim=16)
+    terms = objective(descriptors(10).float(), LABELS, use_memory=False)
+    assert terms["xbm"].item() == 0.0 and len(objective.memory) == 0
+    assert terms["loss"].item() == pytest.approx(terms["contrastive"].item())

@@ -2,6 +2,9 @@
 
 A FIFO of detached descriptors and their labels from recent batches, which the contrastive
 loss uses as extra pairs: many more negatives than one batch holds, at no encoding cost.
+As in the authors' code and pytorch-metric-learning's `CrossBatchMemory`, each batch is
+enqueued before the loss against the memory, so the memory includes the batch itself; each
+photo's pair with its own entry is left out of that loss.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from torch import nn
 
 
 class CrossBatchMemory(nn.Module):
-    """Ring buffer of the last `size` descriptors and labels; enqueue after the loss.
+    """Ring buffer of the last `size` descriptors and labels.
 
     The contents are buffers, so they travel in the state dict and a resumed run continues
     with the memory it had.
@@ -45,3 +48,9 @@ class CrossBatchMemory(nn.Module):
         self.labels[slots] = labels
         self.head.copy_((self.head + len(labels)) % self.size)
         self.count.copy_(torch.clamp(self.count + len(labels), max=self.size))
+
+    def newest_positions(self, batch_size: int) -> torch.Tensor:
+        """Where the rows of the last enqueued batch of `batch_size` sit in `contents()`:
+        -1 for rows that did not fit in the memory."""
+        positions = len(self) - batch_size + torch.arange(batch_size, device=self.head.device)
+        return torch.where(positions >= 0, positions, -1)
