@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -11,13 +12,26 @@ import torch
 import torch.multiprocessing as mp
 
 from trainer import distributed
-from trainer.engine import Trainer
-from trainer.model import ModelConfig, create_descriptor_net
+from trainer.config import FinetuneConfig
+from trainer.engine import Trainer, learning_rate, step_seed
+from trainer.model import create_descriptor_net
 
-from .conftest import TINY_MODEL, tiny_config
+from .conftest import tiny_config
 
-STEPS, BATCH = 3, 8
-CONFIG = tiny_config(batch_size=BATCH, xbm=12, momentum=0.9, koleo=0.7, clip_grad=5.0)
+STEPS, BATCH, RANKS = 3, 8, 2
+CONFIG = tiny_config(
+    batch_size=BATCH, xbm=12, momentum=0.9, koleo=0.7, clip_grad=5.0, drop_path=0.0
+)
+# timm's drop_rate is the classifier head's dropout, which forward_features never reaches:
+# the descriptor sees proj_drop_rate (after attention and in the MLP), attn_drop_rate and
+# the drop path. No memory and no momentum encoder: only the dropout masks differ by rank.
+DROPOUT_CONFIG = tiny_config(
+    batch_size=BATCH,
+    koleo=0.7,
+    clip_grad=5.0,
+    drop_path=0.2,
+    model_kwargs={"depth": 2, "proj_drop_rate": 0.1, "attn_drop_rate": 0.1},
+)
 
 
 def global_batches():
@@ -27,23 +41,33 @@ def global_batches():
     return images.to(torch.uint8), labels
 
 
-def run_steps(world: distributed.World) -> list[dict]:
-    """STEPS training steps on this rank's slice; loss terms and gradients after each."""
+def rank_slice(rank: int) -> slice:
+    """Rank `rank`'s part of a global batch split over RANKS processes."""
+    part = BATCH // RANKS
+    return slice(rank * part, (rank + 1) * part)
+
+
+def make_trainer(config: FinetuneConfig, world: distributed.World) -> Trainer:
+    """A trainer on the network `config` describes, with the same initial weights each call."""
     torch.manual_seed(0)
-    net = create_descriptor_net(ModelConfig(**TINY_MODEL))
-    trainer = Trainer(net, CONFIG, num_steps=STEPS, device=torch.device("cpu"), world=world)
+    net = create_descriptor_net(config.model_config())
+    return Trainer(net, config, num_steps=STEPS, device=torch.device("cpu"), world=world)
+
+
+def run_steps(world: distributed.World, config: FinetuneConfig = CONFIG) -> list[dict]:
+    """STEPS training steps on this rank's slice; loss terms and gradients after each."""
+    trainer = make_trainer(config, world)
     images, labels = global_batches()
-    part = BATCH // world.size
-    mine = slice(world.rank * part, (world.rank + 1) * part)
+    mine = rank_slice(world.rank) if world.distributed else slice(None)
     results = []
     for step in range(STEPS):
         metrics = trainer.train_step(images[step, mine], labels[step, mine])
-        grads = {name: p.grad.clone() for name, p in net.named_parameters()}
+        grads = {name: p.grad.clone() for name, p in trainer.net.named_parameters()}
         results.append({"metrics": metrics, "grads": grads})
     return results
 
 
-def ddp_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
+def ddp_worker(rank: int, world_size: int, port: int, out_dir: str, config: FinetuneConfig) -> None:
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -54,7 +78,7 @@ def ddp_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
     torch.set_num_threads(1)
     world = distributed.init_world(torch.device("cpu"))
     try:
-        torch.save(run_steps(world), os.path.join(out_dir, f"rank{rank}.pt"))
+        torch.save(run_steps(world, config), os.path.join(out_dir, f"rank{rank}.pt"))
     finally:
         distributed.close(world)
 
@@ -65,13 +89,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def two_process_results(tmp_path_factory):
-    out_dir = tmp_path_factory.mktemp("ddp")
+def run_two_processes(out_dir, config: FinetuneConfig) -> list[list[dict]]:
+    """`run_steps` with `config` on RANKS gloo processes; each rank's results."""
     # fork: the children start in a second instead of re-importing torch and timm; they
     # run one thread each, so no OpenMP pool is inherited half-initialised
     context = mp.start_processes(
-        ddp_worker, args=(2, free_port(), str(out_dir)), nprocs=2, join=False, start_method="fork"
+        ddp_worker,
+        args=(RANKS, free_port(), str(out_dir), config),
+        nprocs=RANKS,
+        join=False,
+        start_method="fork",
     )
     deadline = time.monotonic() + 120
     while not context.join(timeout=5):
@@ -79,7 +106,32 @@ def two_process_results(tmp_path_factory):
             for process in context.processes:
                 process.kill()
             pytest.fail("the two training processes did not finish within 120 s")
-    return [torch.load(out_dir / f"rank{r}.pt", weights_only=False) for r in range(2)]
+    return [torch.load(out_dir / f"rank{r}.pt", weights_only=False) for r in range(RANKS)]
+
+
+@pytest.fixture(scope="module")
+def two_process_results(tmp_path_factory):
+    return run_two_processes(tmp_path_factory.mktemp("ddp"), CONFIG)
+
+
+@pytest.fixture(scope="module")
+def two_process_dropout_results(tmp_path_factory):
+    return run_two_processes(tmp_path_factory.mktemp("ddp-dropout"), DROPOUT_CONFIG)
+
+
+def assert_same_steps(ours: list[dict], theirs: list[dict]) -> None:
+    """Every step's metrics (rel 1e-5) and parameter gradients (rel 1e-4) agree."""
+    assert len(ours) == len(theirs) == STEPS
+    for step in range(STEPS):
+        assert set(ours[step]["metrics"]) == set(theirs[step]["metrics"])
+        for term, value in theirs[step]["metrics"].items():
+            assert ours[step]["metrics"][term] == pytest.approx(value, rel=1e-5), (step, term)
+        for name, grad in theirs[step]["grads"].items():
+            scale = grad.abs().max().item() + 1e-12
+            assert torch.allclose(ours[step]["grads"][name], grad, rtol=1e-4, atol=1e-5 * scale), (
+                step,
+                name,
+            )
 
 
 def test_both_ranks_hold_the_same_gradients(two_process_results):
@@ -92,14 +144,63 @@ def test_both_ranks_hold_the_same_gradients(two_process_results):
 def test_two_processes_equal_one_process(two_process_results):
     single = run_steps(distributed.World())
     for rank_results in two_process_results:
-        for step in range(STEPS):
-            ours, theirs = rank_results[step], single[step]
-            for term in ("loss", "contrastive", "xbm", "koleo", "grad_norm"):
-                assert ours["metrics"][term] == pytest.approx(theirs["metrics"][term], rel=1e-5)
-            for name, grad in theirs["grads"].items():
-                scale = grad.abs().max().item() + 1e-12
-                assert torch.allclose(ours["grads"][name], grad, rtol=1e-4, atol=1e-5 * scale), (
-                    step,
-                    name,
-                )
-        assert single[0]["metrics"]["xbm"] > 0  # the memory takes part from the first step
+        assert_same_steps(rank_results, single)
+    assert single[0]["metrics"]["xbm"] > 0  # the memory takes part from the first step
+
+
+def replay_ranks_in_one_process(config: FinetuneConfig) -> list[dict]:
+    """The two-rank run replayed by one process: each step forwards rank r's half of the
+    global batch under rank r's step seed, then takes the loss over the whole batch and makes
+    the optimizer step (learning rate, clipping) as `Trainer.train_step` does."""
+    trainer = make_trainer(config, distributed.World())
+    images, labels = global_batches()
+    results = []
+    for step in range(STEPS):
+        lr = learning_rate(step, config, STEPS)
+        for group in trainer.optimizer.param_groups:
+            group["lr"] = lr
+        trainer.optimizer.zero_grad(set_to_none=True)
+        halves = []
+        for rank in range(RANKS):
+            torch.manual_seed(step_seed(config.seed, step, rank))
+            halves.append(trainer.model(images[step, rank_slice(rank)]))
+        terms = trainer.objective(torch.cat(halves), labels[step])
+        terms["loss"].backward()
+        max_norm = config.clip_grad if config.clip_grad > 0 else math.inf
+        grad_norm = torch.nn.utils.clip_grad_norm_(trainer.net.parameters(), max_norm)
+        trainer.optimizer.step()
+        trainer.step += 1
+        metrics = {name: float(value.detach()) for name, value in terms.items()}
+        metrics.update(lr=lr, grad_norm=float(grad_norm))
+        grads = {name: p.grad.clone() for name, p in trainer.net.named_parameters()}
+        results.append({"metrics": metrics, "grads": grads})
+    return results
+
+
+def test_two_processes_with_dropout_equal_one_process_replaying_each_ranks_seed(
+    two_process_dropout_results,
+):
+    """With dropout and drop path on, each rank draws its masks from its own step seed; one
+    process forwarding each half under that rank's seed reproduces both ranks' steps."""
+    replay = replay_ranks_in_one_process(DROPOUT_CONFIG)
+    assert set(replay[0]["metrics"]) == {"loss", "contrastive", "koleo", "lr", "grad_norm"}
+    for rank_results in two_process_dropout_results:
+        assert_same_steps(rank_results, replay)
+
+
+def test_ranks_draw_different_dropout_masks():
+    """The same images forwarded in train mode under rank 0's and rank 1's step seed give
+    different descriptors (and under the same seed, identical ones): the masks depend on
+    the rank, so the ranks do not drop the same units."""
+    trainer = make_trainer(DROPOUT_CONFIG, distributed.World())
+    images = global_batches()[0][0, rank_slice(0)]
+
+    def descriptors(rank: int) -> torch.Tensor:
+        torch.manual_seed(step_seed(DROPOUT_CONFIG.seed, 0, rank))
+        with torch.no_grad():
+            return trainer.model(images)
+
+    assert trainer.model.training
+    assert torch.equal(descriptors(0), descriptors(0))
+    difference = (descriptors(0) - descriptors(1)).abs().max().item()
+    assert difference > 1e-3

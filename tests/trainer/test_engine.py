@@ -1,4 +1,4 @@
-"""The training step: schedule, named terms, state round trip, failure on a bad loss."""
+"""The training step: schedule, named terms, weight decay, state round trip, a bad loss."""
 
 from __future__ import annotations
 
@@ -143,3 +143,59 @@ def test_the_memory_takes_part_after_its_warmup():
         assert len(trainer.objective.memory) == 0
     assert trainer.train_step(*batch(2))["xbm"] > 0.0
     assert len(trainer.objective.memory) == 8
+
+
+@pytest.mark.parametrize("arch", ["vit_tiny_patch16_224", "deit_tiny_distilled_patch16_224"])
+def test_weight_decay_spares_norms_biases_and_tokens_only(arch):
+    """Every trainable parameter is in exactly one AdamW group; norm weights, biases, the
+    position embedding and the class (and distillation) tokens get no weight decay, and every
+    matrix weight gets the configured one."""
+    torch.manual_seed(0)
+    net = create_descriptor_net(ModelConfig(arch, 32, {"depth": 1}))
+    config = tiny_config(arch=arch, weight_decay=0.05)
+    trainer = Trainer(net, config, num_steps=1, device=torch.device("cpu"))
+    name_of = {id(p): name for name, p in net.named_parameters()}
+    decay_of: dict[str, float] = {}
+    for group in trainer.optimizer.param_groups:
+        for parameter in group["params"]:
+            name = name_of[id(parameter)]
+            assert name not in decay_of, f"{name} is in two groups"
+            decay_of[name] = group["weight_decay"]
+    trainable = {name for name, p in net.named_parameters() if p.requires_grad}
+    assert set(decay_of) == trainable
+
+    # the rule, stated independently of timm: vectors (norm weights, biases) and the
+    # embeddings added to or prepended to the tokens are not decayed
+    tokens = ("pos_embed", "cls_token", "dist_token")
+    parameters = dict(net.named_parameters())
+    spared = {n for n in trainable if parameters[n].ndim <= 1 or n.endswith(tokens)}
+    assert decay_of == {n: 0.0 if n in spared else 0.05 for n in trainable}
+
+    # and by name, so a reader sees which parameters the rule puts where
+    block = "backbone.blocks.0"
+    expected_spared = {
+        "backbone.pos_embed",
+        "backbone.cls_token",
+        "backbone.patch_embed.proj.bias",
+        f"{block}.norm1.weight",
+        f"{block}.norm1.bias",
+        f"{block}.attn.qkv.bias",
+        f"{block}.attn.proj.bias",
+        f"{block}.norm2.weight",
+        f"{block}.norm2.bias",
+        f"{block}.mlp.fc1.bias",
+        f"{block}.mlp.fc2.bias",
+        "backbone.norm.weight",
+        "backbone.norm.bias",
+    }
+    if "distilled" in arch:
+        expected_spared.add("backbone.dist_token")
+    expected_decayed = {
+        "backbone.patch_embed.proj.weight",
+        f"{block}.attn.qkv.weight",
+        f"{block}.attn.proj.weight",
+        f"{block}.mlp.fc1.weight",
+        f"{block}.mlp.fc2.weight",
+    }
+    assert spared == expected_spared
+    assert trainable - spared == expected_decayed
