@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +77,16 @@ def build_net(args: argparse.Namespace):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from trainer.data.transforms import recipe_spec
     from trainer.export import export_onnx
 
     if args.template:
         return export_template(args)
     net, weights = build_net(args)
     name = args.name or f"{net.config.arch} ({weights})"
-    info = export_onnx(net, args.out, name=name, training={"weights": weights})
+    # a fine-tuned checkpoint keeps the recipe's preprocessing; timm's weights keep timm's
+    spec = recipe_spec(net.input_spec()) if args.checkpoint else net.input_spec()
+    info = export_onnx(net, args.out, name=name, training={"weights": weights}, spec=spec)
     print(
         f"wrote {args.out}: {info.name}, {info.descriptor_dim}-d descriptors, "
         f"input {info.input_spec.input_size}px, hash {info.content_hash[:12]}"
@@ -211,21 +215,30 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from trainer.data.benchmarks import load_eval_dataset
+    from trainer.data.benchmarks import load_eval_dataset, protocol_view
     from trainer.embed import model_embedder
     from trainer.evaluate import DEFAULT_KS, evaluate_dataset
     from trainer.files import write_json
 
     dataset = load_eval_dataset(args.dataset, args.root)
-    embed, description = model_embedder(
+    embedder = model_embedder(
         args.model, device=args.device, batch_size=args.batch_size, workers=args.workers
     )
+    view = protocol_view(args.dataset, embedder.spec)
     ks = args.ks or DEFAULT_KS.get(args.dataset, DEFAULT_KS["folder"])
-    metrics = evaluate_dataset(dataset, embed, ks)
-    print(f"{description} on {args.dataset} ({args.root})")
+    metrics = evaluate_dataset(dataset, partial(embedder.embed, view=view), ks)
+    print(f"{embedder.description} on {args.dataset} ({args.root}): {view.describe()}")
     print(format_metrics(metrics))
     if args.json:
-        write_json(args.json, {"model": str(args.model), "dataset": args.dataset, **metrics})
+        write_json(
+            args.json,
+            {
+                "model": str(args.model),
+                "dataset": args.dataset,
+                "preprocessing": view.describe(),
+                **metrics,
+            },
+        )
     return 0
 
 

@@ -54,15 +54,21 @@ def export_onnx(
     name: str,
     training: dict[str, Any] | None = None,
     check_images: np.ndarray | None = None,
+    spec: InputSpec | None = None,
 ) -> ModelInfo:
     """Write `net` as a contract-conforming ONNX file and return its info as the app reads it.
+
+    `spec` is the preprocessing the metadata tells the app to apply (default: timm's eval
+    transform for the backbone, `net.input_spec()`); its input size must be the network's.
 
     `check_images` (uint8 [N, S, S, 3]) are embedded by torch and by onnxruntime; random
     images are used when none are given. Any cosine below MIN_COSINE fails the export and
     leaves no file behind.
     """
     out_path = Path(out_path)
-    spec = net.input_spec()
+    spec = spec or net.input_spec()
+    if spec.input_size != net.input_spec().input_size:
+        raise ValueError(f"{spec} does not match the network's input size")
     wrapper = UInt8ImageWrapper(net.cpu().float()).eval()
     if check_images is None:
         generator = np.random.default_rng(0)

@@ -24,12 +24,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from desktop.core.atomic import atomic_write
+from desktop.core.images import InputSpec
 from trainer import distributed
 from trainer.config import CONFIG_FILE, FinetuneConfig, save_config
-from trainer.data.benchmarks import QueryGallery, load_cub, load_inshop, load_sop
+from trainer.data.benchmarks import QueryGallery, load_cub, load_inshop, load_sop, protocol_view
 from trainer.data.datasets import TrainViews
 from trainer.data.folder import ImageList, scan_labelled_folder, split_classes
-from trainer.data.transforms import load_eval_view
+from trainer.data.transforms import EvalView, recipe_spec
 from trainer.embed import embed_with_net
 from trainer.engine import Trainer, train
 from trainer.evaluate import DEFAULT_KS, evaluate_dataset
@@ -182,6 +183,7 @@ def _finetune(
         else:
             log.clear()
     ks = config.ks or DEFAULT_KS[config.dataset]
+    view = protocol_view(config.dataset, recipe_spec(trainer.net.input_spec()))
 
     def evaluate_now(step: int) -> dict[str, float] | None:
         if data.evaluation is None or not world.is_main:
@@ -189,6 +191,7 @@ def _finetune(
         embed = partial(
             embed_with_net,
             trainer.net,
+            view=view,
             device=device,
             batch_size=config.eval_batch_size,
             workers=config.workers,
@@ -243,7 +246,7 @@ def _finetune(
     if not world.is_main:
         return {}
     after = evaluate_now(num_steps) if history["before"] is not None else None
-    return _finish(config, run_dir, data, trainer, history, after, throughput, log)
+    return _finish(config, run_dir, data, trainer, history, after, throughput, log, view)
 
 
 def _build_trainer(
@@ -275,21 +278,28 @@ def _finish(
     after: dict[str, float] | None,
     throughput: dict[str, float],
     log: MetricsLog,
+    view: EvalView,
 ) -> dict[str, Any]:
-    """Export the model with its training summary, then write report.json and curves.png."""
+    """Export the model with its training summary, then write report.json and curves.png.
+
+    The model is exported with the recipe's preprocessing, the scale it was trained at.
+    """
     metrics = {"before": history["before"], "after": after}
+    spec = recipe_spec(trainer.net.input_spec())
     info = export_onnx(
         trainer.net,
         run_dir / MODEL_FILE,
         name=f"{config.arch} fine-tuned on {data.name}",
         training=_training_summary(config, data, trainer.num_steps, metrics),
-        check_images=_check_images(data, trainer.net.input_spec()),
+        check_images=_check_images(data, spec),
+        spec=spec,
     )
     records = log.records()
     report = {
         "data": data.summary(),
         "before": history["before"],
         "after": after,
+        "preprocessing": view.describe(),
         "training": {
             "steps": trainer.num_steps,
             "seconds": history["seconds"],
@@ -340,11 +350,11 @@ def _training_summary(
     }
 
 
-def _check_images(data: TrainingData, spec) -> np.ndarray | None:
+def _check_images(data: TrainingData, spec: InputSpec) -> np.ndarray | None:
     """A few real photos for the export's torch/onnxruntime parity check."""
     source = data.evaluation.query if isinstance(data.evaluation, QueryGallery) else data.evaluation
     photos = (source or data.train).paths[:EXPORT_CHECK_PHOTOS]
-    return np.stack([load_eval_view(path, spec) for path in photos]) if photos else None
+    return np.stack([EvalView(spec).load(path) for path in photos]) if photos else None
 
 
 def _mean(window: list[dict[str, float]]) -> dict[str, float]:

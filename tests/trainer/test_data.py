@@ -17,10 +17,11 @@ from trainer.data.benchmarks import (
     load_inshop,
     load_revisited,
     load_sop,
+    protocol_view,
 )
 from trainer.data.datasets import EvalViews, TrainViews
 from trainer.data.folder import scan_labelled_folder, split_classes
-from trainer.data.transforms import load_eval_view, load_train_view, random_crop_flip
+from trainer.data.transforms import EvalView, load_train_view, random_crop_flip, recipe_spec
 
 from .conftest import write_photo
 from .replicas import write_cub, write_inshop, write_revisited, write_sop
@@ -184,7 +185,7 @@ def test_eval_view_is_what_the_app_indexes(tmp_path, tiny_model_path):
         library.sync()
         _, stored = library.catalog.descriptors(model.id)
         session = library.session(model)
-        view = load_eval_view(photo, session.input_spec)
+        view = EvalView(session.input_spec).load(photo)
         np.testing.assert_allclose(session.embed(view[None]), stored, rtol=0, atol=1e-6)
     spec = session.input_spec
     with Image.open(photo) as image:
@@ -203,9 +204,35 @@ def test_eval_view_crops_the_query_box(tmp_path):
     pixels = np.zeros((40, 60, 3), np.uint8)
     pixels[10:30, 20:40] = (255, 0, 0)
     Image.fromarray(pixels).save(tmp_path / "q.png")
-    view = load_eval_view(tmp_path / "q.png", SPEC, box=(20, 10, 40, 30))
-    assert view.shape == (32, 32, 3)
-    assert (view[..., 0] > 250).all() and (view[..., 1] < 5).all()
+    for view in (EvalView(SPEC), EvalView(SPEC, square=True)):
+        pixels = view.load(tmp_path / "q.png", box=(20, 10, 40, 30))
+        assert pixels.shape == (32, 32, 3)
+        assert (pixels[..., 0] > 250).all() and (pixels[..., 1] < 5).all()
+
+
+def test_square_view_keeps_the_whole_photo():
+    """The revisited protocol's view: a 200x100 photo squeezed to 32x32, nothing cut off,
+    where the app's view keeps the centre 100x100 only."""
+    y, x = np.mgrid[0:100, 0:200]
+    pixels = np.stack([x * 255 // 199, y * 255 // 99, (x + y) % 256], axis=2).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    square = EvalView(SPEC, square=True).load(image)
+    expected = np.asarray(image.resize((32, 32), Image.Resampling.BICUBIC))
+    assert np.array_equal(square, expected)
+    assert square[:, 0, 0].max() < 10 and square[:, -1, 0].min() > 245  # both ends are in
+    centre = EvalView(SPEC).load(image)
+    assert centre[:, 0, 0].min() > 40 and centre[:, -1, 0].max() < 215
+
+
+def test_each_benchmark_has_its_protocols_view():
+    app = InputSpec(input_size=224, resize_size=248, interpolation="bicubic")  # timm's DeiT
+    assert protocol_view("folder", app) == EvalView(app)  # what the app does
+    for name in ("cub", "sop", "inshop"):  # the paper's resize 256, crop 224
+        assert protocol_view(name, app) == EvalView(recipe_spec(app))
+        assert recipe_spec(app).resize_size == 256
+    for name in ("roxford5k", "rparis6k"):
+        assert protocol_view(name, app) == EvalView(app, square=True)
+    assert recipe_spec(InputSpec(64, 64)).resize_size == 73  # scaled with the input
 
 
 def test_datasets_return_uint8_views_and_labels(small_labelled):
@@ -213,6 +240,6 @@ def test_datasets_return_uint8_views_and_labels(small_labelled):
     view, label = TrainViews(images, SPEC)[(7, 123)]
     assert view.shape == (32, 32, 3) and view.dtype == torch.uint8
     assert label == images.labels[7]
-    evaluation = EvalViews(images.paths[:3], SPEC)
+    evaluation = EvalViews(images.paths[:3], EvalView(SPEC))
     assert len(evaluation) == 3
     assert np.array_equal(evaluation[1].numpy(), load_input(images.paths[1], SPEC))

@@ -18,6 +18,12 @@ CASES = {
     "inshop": (write_inshop, {"recall@1", "recall@10", "recall@50", "map@r"}),
     "roxford5k": (write_revisited, {"map_medium", "map_hard"}),
 }
+PREPROCESSING = {
+    "cub": "shorter side resized to 37, centre crop 32, bicubic",
+    "sop": "shorter side resized to 37, centre crop 32, bicubic",
+    "inshop": "shorter side resized to 37, centre crop 32, bicubic",
+    "roxford5k": "whole photo resized to 32x32, bicubic",
+}
 
 
 @pytest.mark.parametrize("dataset", sorted(CASES))
@@ -33,6 +39,9 @@ def test_evaluate_writes_the_protocols_metrics(dataset, tiny_model_path, tmp_pat
     assert all(0.0 <= metrics[key] <= 1.0 for key in keys)
     printed = capsys.readouterr().out
     assert "tiny test model (ONNX, 48-d)" in printed and "%" in printed
+    # the tiny model's metadata says resize 32 (no crop); each benchmark uses its protocol
+    expected = PREPROCESSING[dataset]
+    assert metrics["preprocessing"] == expected and expected in printed
 
 
 def test_evaluate_a_checkpoint_on_revisited_paris(tmp_path, capsys):

@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from desktop.core.images import InputSpec
 from trainer.data.folder import ImageList, scan_labelled_folder
+from trainer.data.transforms import EvalView, recipe_spec
 
 TRAIN, TEST = "train", "test"
 REVISITED = ("roxford5k", "rparis6k")
@@ -143,6 +145,23 @@ def load_eval_dataset(
     if name not in loaders:
         raise ValueError(f"unknown dataset {name!r}; expected one of {EVAL_DATASETS}")
     return loaders[name](root, TEST)
+
+
+def protocol_view(name: str, model_spec: InputSpec) -> EvalView:
+    """How dataset `name`'s photos become input for a model whose own spec is `model_spec`.
+
+    - a labelled folder: the model's own spec, exactly what the app does with it;
+    - CUB, SOP, In-Shop: the paper's resize (256 for a 224 input) and centre crop, whatever
+      resize the model's metadata gives, so every model is measured on the same input;
+    - Revisited Oxford / Paris: the paper's square resize of photos and query boxes.
+    """
+    if name == "folder":
+        return EvalView(model_spec)
+    if name in REVISITED:
+        return EvalView(model_spec, square=True)
+    if name in ("cub", "sop", "inshop"):
+        return EvalView(recipe_spec(model_spec))
+    raise ValueError(f"unknown dataset {name!r}; expected one of {EVAL_DATASETS}")
 
 
 def _check_split(split: str) -> None:

@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from desktop.core.images import InputSpec
 from trainer.data.folder import ImageList
-from trainer.data.transforms import load_eval_view, load_train_view
+from trainer.data.transforms import Box, EvalView, load_train_view
 
 
 class TrainViews(Dataset):
@@ -31,18 +31,13 @@ class TrainViews(Dataset):
 
 
 class EvalViews(Dataset):
-    """The app's model input for each photo (cropped to its box when one is given)."""
+    """The model input `view` makes of each photo (of its box when one is given)."""
 
-    def __init__(
-        self,
-        paths: list[Path],
-        spec: InputSpec,
-        boxes: list[tuple[float, float, float, float]] | None = None,
-    ) -> None:
+    def __init__(self, paths: list[Path], view: EvalView, boxes: list[Box] | None = None) -> None:
         if boxes is not None and len(boxes) != len(paths):
             raise ValueError(f"{len(paths)} photos but {len(boxes)} boxes")
         self.paths = paths
-        self.spec = spec
+        self.view = view
         self.boxes = boxes
 
     def __len__(self) -> int:
@@ -50,4 +45,4 @@ class EvalViews(Dataset):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         box = self.boxes[index] if self.boxes is not None else None
-        return torch.from_numpy(load_eval_view(self.paths[index], self.spec, box))
+        return torch.from_numpy(self.view.load(self.paths[index], box))
