@@ -237,13 +237,16 @@ def _finetune(
         num_workers=config.workers,
         pin_memory=device.type == "cuda",
     )
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     throughput = train(trainer, loader, on_step=on_step)
+    peak_memory = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
     history["seconds"] += session_seconds
     distributed.barrier(world)
     if not world.is_main:
         return {}
     after = evaluate_now(num_steps) if history["before"] is not None else None
-    return _finish(config, run_dir, data, trainer, history, after, throughput, log)
+    return _finish(config, run_dir, data, trainer, history, after, throughput, peak_memory, log)
 
 
 def _build_trainer(
@@ -275,6 +278,7 @@ def _finish(
     history: dict[str, Any],
     after: dict[str, float] | None,
     throughput: dict[str, float],
+    peak_memory: int | None,
     log: MetricsLog,
 ) -> dict[str, Any]:
     """Export the model with its training summary, then write report.json and curves.png."""
@@ -295,6 +299,7 @@ def _finish(
             "steps": trainer.num_steps,
             "seconds": history["seconds"],
             "images_per_s": throughput["images_per_s"] if throughput["steps"] else None,
+            "peak_memory_bytes": peak_memory,
             "last": next((r for r in reversed(records) if r["kind"] == "train"), None),
         },
         "model": {
