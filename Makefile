@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APP_VENV := .venv-app
 
-.PHONY: run test test-app lint bench clean
+.PHONY: run test test-app lint bench gpu-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/browse_scale.py
 	$(BIN)/python bench/train_step.py
 	$(BIN)/python bench/gui_scale.py
+
+# The trainer end to end on one GPU (sized for < 5 minutes); `ARGS=--cpu` without one.
+gpu-check: $(VENV)/.dev-installed
+	PYTHON=$(BIN)/python bench/gpu_check.sh $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(APP_VENV) .pytest_cache .ruff_cache *.egg-info

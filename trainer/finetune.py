@@ -240,7 +240,12 @@ def _finetune(
         num_workers=config.workers,
         pin_memory=device.type == "cuda",
     )
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     throughput = train(trainer, loader, on_step=on_step)
+    throughput["peak_memory_bytes"] = (
+        torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    )
     history["seconds"] += session_seconds
     distributed.barrier(world)
     if not world.is_main:
@@ -276,7 +281,7 @@ def _finish(
     trainer: Trainer,
     history: dict[str, Any],
     after: dict[str, float] | None,
-    throughput: dict[str, float],
+    throughput: dict[str, Any],
     log: MetricsLog,
     view: EvalView,
 ) -> dict[str, Any]:
@@ -304,6 +309,7 @@ def _finish(
             "steps": trainer.num_steps,
             "seconds": history["seconds"],
             "images_per_s": throughput["images_per_s"] if throughput["steps"] else None,
+            "peak_memory_bytes": throughput["peak_memory_bytes"],
             "last": next((r for r in reversed(records) if r["kind"] == "train"), None),
         },
         "model": {

@@ -217,3 +217,4 @@ def test_images_per_second_and_seconds_are_reported(flowers_run):
     training = json.loads((run_dir / "report.json").read_text())["training"]
     assert training["steps"] == 60 and training["seconds"] > 0
     assert np.isfinite(training["images_per_s"]) and training["images_per_s"] > 0
+    assert training["peak_memory_bytes"] is None  # a GPU run records its peak here
