@@ -58,7 +58,8 @@ class DescriptorNet(nn.Module):
         return timm.data.resolve_model_data_config(self.backbone)
 
     def input_spec(self) -> InputSpec:
-        """The app-side preprocessing: timm's eval resize and centre crop at our input size."""
+        """timm's eval transform for this backbone at our input size: what off-the-shelf
+        weights are validated with (fine-tuned models use `recipe_spec` of it)."""
         cfg = self.data_config()
         size = self.config.input_size or int(cfg["input_size"][-1])
         resize = int(math.floor(size / cfg["crop_pct"]))
