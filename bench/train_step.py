@@ -3,7 +3,8 @@
 Both steps train the same backbone on the same uint8 batches (normalised inside the
 network, as in our exported model) with AdamW. Ours adds what retrieval training costs on
 top: the class-balanced sampler, the contrastive loss over the batch and over the
-cross-batch memory, the KoLeo term and the memory update. The two steps alternate, one of
+cross-batch memory, the KoLeo term, the memory update and, with --momentum, the momentum
+encoder's forward pass and update. Both use the same drop path. The two steps alternate, one of
 each per round, so a machine whose load changes during the run slows both alike, and the
 rate is taken from the median step time, which a passing load spike does not move.
 
@@ -31,7 +32,7 @@ from trainer.config import FinetuneConfig
 from trainer.distributed import resolve_device
 from trainer.engine import Trainer
 from trainer.export import UInt8ImageWrapper
-from trainer.model import ModelConfig, create_descriptor_net
+from trainer.model import create_descriptor_net
 from trainer.sampler import ClassBalancedBatchSampler
 
 PHOTOS_PER_LABEL = 8
@@ -45,6 +46,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--m", type=int, default=2, help="photos per label in a batch")
     parser.add_argument("--xbm", type=int, default=1024, help="cross-batch memory size")
     parser.add_argument("--koleo", type=float, default=0.7)
+    parser.add_argument("--momentum", type=float, default=0.0, help="momentum encoder, 0 = off")
+    parser.add_argument("--drop-path", type=float, default=0.1)
     parser.add_argument("--steps", type=int, default=5, help="timed steps of each kind")
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps of each kind")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -65,14 +68,17 @@ def main() -> None:
     torch.manual_seed(0)
     config = FinetuneConfig(
         arch=args.arch, input_size=size, batch_size=args.batch_size, m=args.m,
-        xbm=args.xbm, koleo=args.koleo, device=args.device,
+        xbm=args.xbm, koleo=args.koleo, momentum=args.momentum, drop_path=args.drop_path,
+        device=args.device,
     )  # fmt: skip
-    net = create_descriptor_net(ModelConfig(args.arch, size))
+    net = create_descriptor_net(config.model_config())
     ours = Trainer(net, config, num_steps=total, device=device)
     sampler = iter(ClassBalancedBatchSampler(labels, args.batch_size, args.m, num_steps=total))
 
     torch.manual_seed(0)
-    classifier = timm.create_model(args.arch, img_size=size, num_classes=num_labels)
+    classifier = timm.create_model(
+        args.arch, img_size=size, num_classes=num_labels, drop_path_rate=args.drop_path
+    )
     baseline = UInt8ImageWrapper(_Logits(classifier)).to(device).train()
     optimizer = torch.optim.AdamW(classifier.parameters(), lr=config.lr, weight_decay=5e-4)
 
@@ -104,7 +110,8 @@ def main() -> None:
     rates = {name: args.batch_size / statistics.median(s) for name, s in seconds.items()}
     print(
         f"{args.arch} at {size}px, batch {args.batch_size}, {args.steps} timed steps each on "
-        f"{device}: ours {rates['ours']:.1f} images/s (xbm {args.xbm}, koleo {args.koleo}), "
+        f"{device}: ours {rates['ours']:.1f} images/s (xbm {args.xbm}, koleo {args.koleo}, "
+        f"momentum {args.momentum}), "
         f"timm classification {rates['baseline']:.1f} images/s"
     )
     result = {

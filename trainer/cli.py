@@ -19,6 +19,7 @@ from trainer.config import (
     FinetuneConfig,
     load_config_file,
     merge,
+    saved_run_config,
 )
 from trainer.data.benchmarks import EVAL_DATASETS
 from trainer.model import DEFAULT_ARCH, ModelConfig
@@ -188,7 +189,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         run_dir = args.resume
         if not (run_dir / CONFIG_FILE).is_file():
             raise FileNotFoundError(f"{run_dir} holds no run to resume (no {CONFIG_FILE})")
-        base = load_config_file(run_dir / CONFIG_FILE)
+        base = saved_run_config(run_dir)
     else:
         if not args.out or "data_dir" not in args:
             raise ValueError("finetune needs DATA_DIR and --out RUN_DIR (or --resume RUN_DIR)")

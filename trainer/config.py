@@ -136,5 +136,19 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     return values
 
 
+def saved_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """The configuration a run folder was trained with, for `--resume`.
+
+    Runs saved before `drop_path` existed trained without drop path, or with timm's
+    `drop_path_rate` in `model_kwargs`: both resume with the drop path they had.
+    """
+    values = load_config_file(Path(run_dir) / CONFIG_FILE)
+    if "drop_path" not in values:
+        model_kwargs = dict(values.get("model_kwargs") or {})
+        values["drop_path"] = float(model_kwargs.pop("drop_path_rate", 0.0))
+        values["model_kwargs"] = model_kwargs
+    return values
+
+
 def save_config(config: FinetuneConfig, run_dir: str | os.PathLike) -> Path:
     return write_json(Path(run_dir) / CONFIG_FILE, config.to_dict())

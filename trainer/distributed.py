@@ -20,27 +20,33 @@ COLLECTIVE_TIMEOUT = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class World:
-    """This process's place among the training processes."""
+    """This process's place among the training processes; `distributed` when torchrun
+    launched it (a process group, DistributedDataParallel and collectives, even alone)."""
 
     rank: int = 0
     size: int = 1
     local_rank: int = 0
+    distributed: bool = False
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
 
-    @property
-    def distributed(self) -> bool:
-        return self.size > 1
-
 
 def init_world(device: torch.device) -> World:
-    """Join torchrun's process group when WORLD_SIZE > 1 (NCCL on GPUs, gloo on CPUs)."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
-    if size == 1:
+    """Join torchrun's process group (NCCL on GPUs, gloo on CPUs) when torchrun started us.
+
+    A single torchrun process joins one too, so `torchrun --nproc_per_node 1` runs the
+    same process group, DDP wrapper and collectives as a run on several GPUs.
+    """
+    if "RANK" not in os.environ:
         return World()
-    world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
+    world = World(
+        rank=int(os.environ["RANK"]),
+        size=int(os.environ.get("WORLD_SIZE", "1")),
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+        distributed=True,
+    )
     if not dist.is_initialized():
         # rank 0 evaluates alone while the others wait in their next collective: allow it
         # the time a large benchmark (60k SOP photos) takes on one device

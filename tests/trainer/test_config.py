@@ -7,7 +7,7 @@ import json
 import pytest
 
 from trainer import cli
-from trainer.config import FinetuneConfig, load_config_file, merge, save_config
+from trainer.config import FinetuneConfig, load_config_file, merge, save_config, saved_run_config
 from trainer.model import create_descriptor_net
 
 
@@ -68,3 +68,18 @@ def test_the_drop_path_reaches_the_network():
     net = create_descriptor_net(config.model_config())
     assert net.backbone.blocks[-1].drop_path1.drop_prob == pytest.approx(0.2)  # timm's rule
     assert FinetuneConfig().model_config().model_kwargs == {"drop_path_rate": 0.1}
+
+
+def test_a_run_saved_before_drop_path_resumes_with_the_drop_path_it_had(tmp_path):
+    for saved, expected in (
+        ({}, 0.0),
+        ({"model_kwargs": {"drop_path_rate": 0.2, "depth": 2}}, 0.2),
+    ):
+        run_dir = tmp_path / str(expected)
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({"lr": 1e-4, **saved}))
+        config = merge(saved_run_config(run_dir))
+        assert config.drop_path == expected and "drop_path_rate" not in config.model_kwargs
+    (tmp_path / "new").mkdir()
+    save_config(FinetuneConfig(drop_path=0.3), tmp_path / "new")
+    assert merge(saved_run_config(tmp_path / "new")).drop_path == 0.3

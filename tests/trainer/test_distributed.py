@@ -10,6 +10,7 @@ import time
 import pytest
 import torch
 import torch.multiprocessing as mp
+from torch.nn.parallel import DistributedDataParallel
 
 from trainer import distributed
 from trainer.config import FinetuneConfig
@@ -24,9 +25,11 @@ CONFIG = tiny_config(
 )
 # timm's drop_rate is the classifier head's dropout, which forward_features never reaches:
 # the descriptor sees proj_drop_rate (after attention and in the MLP), attn_drop_rate and
-# the drop path. No memory and no momentum encoder: only the dropout masks differ by rank.
+# the drop path. The memory holds the batch's own descriptors (no momentum encoder, whose
+# forward the replay below would have to repeat): only the dropout masks differ by rank.
 DROPOUT_CONFIG = tiny_config(
     batch_size=BATCH,
+    xbm=12,
     koleo=0.7,
     clip_grad=5.0,
     drop_path=0.2,
@@ -41,9 +44,9 @@ def global_batches():
     return images.to(torch.uint8), labels
 
 
-def rank_slice(rank: int) -> slice:
-    """Rank `rank`'s part of a global batch split over RANKS processes."""
-    part = BATCH // RANKS
+def rank_slice(rank: int, ranks: int = RANKS) -> slice:
+    """Rank `rank`'s part of a global batch split over `ranks` processes."""
+    part = BATCH // ranks
     return slice(rank * part, (rank + 1) * part)
 
 
@@ -58,12 +61,13 @@ def run_steps(world: distributed.World, config: FinetuneConfig = CONFIG) -> list
     """STEPS training steps on this rank's slice; loss terms and gradients after each."""
     trainer = make_trainer(config, world)
     images, labels = global_batches()
-    mine = rank_slice(world.rank) if world.distributed else slice(None)
+    mine = rank_slice(world.rank, world.size)
     results = []
     for step in range(STEPS):
         metrics = trainer.train_step(images[step, mine], labels[step, mine])
         grads = {name: p.grad.clone() for name, p in trainer.net.named_parameters()}
-        results.append({"metrics": metrics, "grads": grads})
+        ddp = isinstance(trainer.model, DistributedDataParallel)
+        results.append({"metrics": metrics, "grads": grads, "ddp": ddp})
     return results
 
 
@@ -89,34 +93,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_two_processes(out_dir, config: FinetuneConfig) -> list[list[dict]]:
-    """`run_steps` with `config` on RANKS gloo processes; each rank's results."""
-    # fork: the children start in a second instead of re-importing torch and timm; they
-    # run one thread each, so no OpenMP pool is inherited half-initialised
+def run_processes(out_dir, config: FinetuneConfig, ranks: int = RANKS) -> list[list[dict]]:
+    """`run_steps` with `config` on `ranks` gloo processes; each rank's results."""
+    # forkserver: a clean process imports torch and timm once and forks each child from
+    # itself, so children start in a second yet inherit nothing from this process, whose
+    # autograd threads (started by any backward pass before) would break autograd in a
+    # forked child
+    mp.set_forkserver_preload(["torch", "timm", "trainer.engine", __name__])
     context = mp.start_processes(
         ddp_worker,
-        args=(RANKS, free_port(), str(out_dir), config),
-        nprocs=RANKS,
+        args=(ranks, free_port(), str(out_dir), config),
+        nprocs=ranks,
         join=False,
-        start_method="fork",
+        start_method="forkserver",
     )
     deadline = time.monotonic() + 120
     while not context.join(timeout=5):
         if time.monotonic() > deadline:
             for process in context.processes:
                 process.kill()
-            pytest.fail("the two training processes did not finish within 120 s")
-    return [torch.load(out_dir / f"rank{r}.pt", weights_only=False) for r in range(RANKS)]
+            pytest.fail("the training processes did not finish within 120 s")
+    return [torch.load(out_dir / f"rank{r}.pt", weights_only=False) for r in range(ranks)]
 
 
 @pytest.fixture(scope="module")
 def two_process_results(tmp_path_factory):
-    return run_two_processes(tmp_path_factory.mktemp("ddp"), CONFIG)
+    return run_processes(tmp_path_factory.mktemp("ddp"), CONFIG)
 
 
 @pytest.fixture(scope="module")
 def two_process_dropout_results(tmp_path_factory):
-    return run_two_processes(tmp_path_factory.mktemp("ddp-dropout"), DROPOUT_CONFIG)
+    return run_processes(tmp_path_factory.mktemp("ddp-dropout"), DROPOUT_CONFIG)
 
 
 def assert_same_steps(ours: list[dict], theirs: list[dict]) -> None:
@@ -146,6 +153,16 @@ def test_two_processes_equal_one_process(two_process_results):
     for rank_results in two_process_results:
         assert_same_steps(rank_results, single)
     assert single[0]["metrics"]["xbm"] > 0  # the memory takes part from the first step
+    assert all(step["ddp"] for rank in two_process_results for step in rank)
+    assert not any(step["ddp"] for step in single)
+
+
+def test_one_torchrun_process_trains_through_ddp_as_one_process(tmp_path):
+    """`torchrun --nproc_per_node 1` joins a process group and wraps the network in DDP (so
+    the GPU check exercises them on one GPU), and trains exactly as a plain process."""
+    (alone,) = run_processes(tmp_path, CONFIG, ranks=1)
+    assert all(step["ddp"] for step in alone)
+    assert_same_steps(alone, run_steps(distributed.World()))
 
 
 def replay_ranks_in_one_process(config: FinetuneConfig) -> list[dict]:
@@ -183,7 +200,7 @@ def test_two_processes_with_dropout_equal_one_process_replaying_each_ranks_seed(
     """With dropout and drop path on, each rank draws its masks from its own step seed; one
     process forwarding each half under that rank's seed reproduces both ranks' steps."""
     replay = replay_ranks_in_one_process(DROPOUT_CONFIG)
-    assert set(replay[0]["metrics"]) == {"loss", "contrastive", "koleo", "lr", "grad_norm"}
+    assert set(replay[0]["metrics"]) == {"loss", "contrastive", "xbm", "koleo", "lr", "grad_norm"}
     for rank_results in two_process_dropout_results:
         assert_same_steps(rank_results, replay)
 
