@@ -142,6 +142,21 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX photos_fingerprint;
     {_CHANGE_LOG_TRIGGERS}
     """,
+    # Labels the user gives photos ("my dog"): they hang on the photo's row, which a move or
+    # a rename keeps and re-indexing never touches, so they follow the photo.
+    """
+    CREATE TABLE labels (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE photo_labels (
+        label_id INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        PRIMARY KEY (label_id, photo_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX photo_labels_photo ON photo_labels(photo_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 PAGE_SIZE = 8192
@@ -240,6 +255,27 @@ class BrowsePage:
     photos: list[BrowsedPhoto]
     next_cursor: BrowseCursor | None
     """Where the next page starts; None on the last page."""
+
+
+@dataclass(frozen=True)
+class Label:
+    id: int
+    name: str
+    count: int
+    """Photos carrying it."""
+
+
+MAX_LABEL_LENGTH = 100
+
+
+def clean_label_name(name: str) -> str:
+    """A label name as stored: trimmed, one line, not empty, not overlong."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ValueError("a label needs a name")
+    if len(cleaned) > MAX_LABEL_LENGTH:
+        raise ValueError(f"a label name has at most {MAX_LABEL_LENGTH} characters")
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -640,6 +676,97 @@ class Catalog:
             "SELECT COUNT(*) FROM photos WHERE error IS NOT NULL"
         ).fetchone()[0]
         return {"photos": files - skipped, "skipped": skipped, "folders": len(self.folders())}
+
+    # labels --------------------------------------------------------------------------------
+
+    def create_label(self, name: str) -> Label:
+        """A new label; the name is unique regardless of case."""
+        name = clean_label_name(name)
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM labels WHERE name = ?", (name,)).fetchone():
+                raise ValueError(f"there is already a label named {name!r}")
+            label_id = db.execute(
+                "INSERT INTO labels (name, created_at) VALUES (?, ?)", (name, time.time())
+            ).lastrowid
+        return Label(label_id, name, 0)
+
+    def rename_label(self, label_id: int, name: str) -> None:
+        name = clean_label_name(name)
+        with self.transaction() as db:
+            clash = db.execute(
+                "SELECT 1 FROM labels WHERE name = ? AND id != ?", (name, label_id)
+            ).fetchone()
+            if clash:
+                raise ValueError(f"there is already a label named {name!r}")
+            db.execute("UPDATE labels SET name = ? WHERE id = ?", (name, label_id))
+
+    def delete_label(self, label_id: int) -> None:
+        """Forget a label; its photos stay."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM labels WHERE id = ?", (label_id,))
+
+    def labels(self) -> list[Label]:
+        """Every label with its number of photos, by name."""
+        rows = self._db.execute(
+            """SELECT l.id, l.name, COUNT(pl.photo_id) FROM labels l
+               LEFT JOIN photo_labels pl ON pl.label_id = l.id
+               GROUP BY l.id ORDER BY l.name COLLATE NOCASE"""
+        ).fetchall()
+        return [Label(*row) for row in rows]
+
+    def label(self, label_id: int) -> Label | None:
+        return next((label for label in self.labels() if label.id == label_id), None)
+
+    def label_by_name(self, name: str) -> Label | None:
+        """The label `name` names once cleaned as `create_label` cleans it, any case."""
+        try:
+            name = clean_label_name(name)
+        except ValueError:
+            return None
+        row = self._db.execute("SELECT id FROM labels WHERE name = ?", (name,)).fetchone()
+        return self.label(row[0]) if row else None
+
+    def add_to_label(self, label_id: int, photo_ids: Iterable[int]) -> int:
+        """Give photos a label; returns how many did not have it yet."""
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO photo_labels (label_id, photo_id) VALUES (?, ?)",
+                [(label_id, int(photo_id)) for photo_id in photo_ids],
+            )
+            return db.total_changes - before
+
+    def remove_from_label(self, label_id: int, photo_ids: Iterable[int]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "DELETE FROM photo_labels WHERE label_id = ? AND photo_id = ?",
+                [(label_id, int(photo_id)) for photo_id in photo_ids],
+            )
+
+    def label_photos(self, label_id: int) -> list[Photo]:
+        """A label's photos, by path."""
+        rows = self._db.execute(
+            f"""SELECT {self._PHOTO_COLUMNS} FROM photos WHERE id IN
+                (SELECT photo_id FROM photo_labels WHERE label_id = ?) ORDER BY path""",
+            (label_id,),
+        )
+        return [_photo(row) for row in rows]
+
+    def labels_of(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The label names of each photo that has any, by name."""
+        found: dict[int, list[str]] = {}
+        for start in range(0, len(photo_ids), 500):
+            chunk = [int(i) for i in photo_ids[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"""SELECT pl.photo_id, l.name FROM photo_labels pl
+                    JOIN labels l ON l.id = pl.label_id
+                    WHERE pl.photo_id IN ({marks}) ORDER BY l.name COLLATE NOCASE""",
+                chunk,
+            )
+            for photo_id, name in rows:
+                found.setdefault(photo_id, []).append(name)
+        return found
 
     # models --------------------------------------------------------------------------------
 

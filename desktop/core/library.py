@@ -30,12 +30,15 @@ from desktop.core.catalog import (
     BrowsePage,
     Catalog,
     Folder,
+    Label,
     ModelRecord,
     Photo,
 )
 from desktop.core.descriptor_model import DescriptorSession, check_model_file, provider_candidates
+from desktop.core.feedback import refine
 from desktop.core.images import ImageSource
 from desktop.core.indexer import Indexer, ProgressCallback, SyncReport
+from desktop.core.labels import LabelImport, TrainingSet, labelled_files, training_set
 from desktop.core.paths import AppPaths
 from desktop.core.priority import run_in_background
 from desktop.core.queries import Query, QueryOutcome
@@ -344,6 +347,109 @@ class Library:
                 del self._indexes[model.id]
             return self._held_index(self.catalog, model.id)
 
+    # labels --------------------------------------------------------------------------------
+
+    def labels(self) -> list[Label]:
+        with self._lock:
+            return self.catalog.labels()
+
+    def label(self, label: Label | int | str) -> Label:
+        """A label by object, id or name."""
+        with self._lock:
+            if isinstance(label, Label):
+                found = self.catalog.label(label.id)
+            elif isinstance(label, int):
+                found = self.catalog.label(label)
+            else:
+                found = self.catalog.label_by_name(label)
+        if found is None:
+            raise LibraryError(f"there is no label {label}")
+        return found
+
+    def create_label(self, name: str) -> Label:
+        self._require_writable("create a label")
+        with self._lock:
+            try:
+                return self.catalog.create_label(name)
+            except ValueError as exc:
+                raise LibraryError(str(exc)) from None
+
+    def rename_label(self, label: Label | int | str, name: str) -> None:
+        self._require_writable("rename a label")
+        found = self.label(label)
+        with self._lock:
+            try:
+                self.catalog.rename_label(found.id, name)
+            except ValueError as exc:
+                raise LibraryError(str(exc)) from None
+
+    def delete_label(self, label: Label | int | str) -> None:
+        """Forget a label; its photos stay in the library."""
+        self._require_writable("delete a label")
+        found = self.label(label)
+        with self._lock:
+            self.catalog.delete_label(found.id)
+
+    def add_to_label(self, label: Label | int | str, photos: Sequence[Photo | int | str]) -> int:
+        """Give photos a label; returns how many did not have it yet."""
+        self._require_writable("label photos")
+        found = self.label(label)
+        ids = [self.photo(p).id for p in photos]
+        with self._lock:
+            return self.catalog.add_to_label(found.id, ids)
+
+    def remove_from_label(
+        self, label: Label | int | str, photos: Sequence[Photo | int | str]
+    ) -> None:
+        self._require_writable("label photos")
+        found = self.label(label)
+        ids = [self.photo(p).id for p in photos]
+        with self._lock:
+            self.catalog.remove_from_label(found.id, ids)
+
+    def label_photos(self, label: Label | int | str) -> list[Photo]:
+        found = self.label(label)
+        with self._lock:
+            return self.catalog.label_photos(found.id)
+
+    def labels_of(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The label names of each of these photos that has any."""
+        with self._lock:
+            return self.catalog.labels_of(photo_ids)
+
+    def import_labelled_folder(self, root: str | os.PathLike) -> LabelImport:
+        """Label the library's photos in a folder tree (one sub-folder per label, created
+        when missing); photos the library does not know yet are counted, not added."""
+        self._require_writable("import labels")
+        root = Path(root).expanduser().resolve()
+        if not root.is_dir():
+            raise LibraryError(f"{root} is not a folder")
+        tree = labelled_files(root)
+        if not tree:
+            raise LibraryError(f"{root} has no sub-folders of photos: one per label is needed")
+        added: dict[str, int] = {}
+        not_in_library = 0
+        with self._lock, self.catalog.transaction():
+            for name, files in tree.items():
+                ids = [p.id for p in map(self.catalog.photo_by_path, files) if p is not None]
+                not_in_library += len(files) - len(ids)
+                if not ids:
+                    continue
+                label = self.catalog.label_by_name(name) or self.catalog.create_label(name)
+                added[label.name] = self.catalog.add_to_label(label.id, ids)
+        return LabelImport(added, not_in_library)
+
+    def training_set(self, labels: Sequence[Label | int | str] | None = None) -> TrainingSet:
+        """What training on these labels (default: all) would use, and what it leaves out."""
+        chosen = [self.label(label) for label in labels] if labels is not None else self.labels()
+        rows = [
+            (photo.path, str(photo.id), label.name)
+            for label in chosen
+            for photo in self.label_photos(label)
+            if photo.error is None
+        ]
+        return training_set(rows)
+
     # search --------------------------------------------------------------------------------
 
     def embed_query(self, sources: Sequence[ImageSource], model: ModelRecord) -> np.ndarray:
@@ -364,13 +470,21 @@ class Library:
             raise LibraryError(f"not indexed yet: {', '.join(missing)}")
         return combine(vectors), ids.tolist()
 
+    def _stored(self, model: ModelRecord, photo_ids: Sequence[int]) -> np.ndarray:
+        """Stored descriptors [N, D] of photos (those not indexed yet are left out)."""
+        if not photo_ids:
+            return np.zeros((0, model.dim), np.float32)
+        with self._lock:
+            return self.catalog.descriptors(model.id, list(photo_ids))[1]
+
     def run_query(
         self, query: Query, *, top: int = 20, filters: SearchFilter = NO_FILTER
     ) -> QueryOutcome:
         """The `top` photos most like the query, with the serving model.
 
         The query's vector is reused when the serving model computed it; otherwise library
-        photos are looked up from their stored descriptors and images are embedded.
+        photos are looked up from their stored descriptors and images are embedded. Marked
+        photos refine it from their stored descriptors.
         """
         started = time.perf_counter()
         model = self.require_serving_model()
@@ -382,7 +496,10 @@ class Library:
             vector, exclude = self.embed_query(query.images, model), []
         else:
             raise LibraryError("nothing to search with: give an image or a library photo")
-        results = self.search_vector(vector, top=top, filters=filters, model=model, exclude=exclude)
+        ranked = vector
+        if query.good or query.bad:
+            ranked = refine(vector, self._stored(model, query.good), self._stored(model, query.bad))
+        results = self.search_vector(ranked, top=top, filters=filters, model=model, exclude=exclude)
         return QueryOutcome(
             query.with_vector(vector, model.id, exclude),
             results,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from desktop.core import library as library_module
+from desktop.core.feedback import refine
 from desktop.core.library import Library, LibraryError
 from desktop.core.queries import Query
 from desktop.core.search import SearchFilter
@@ -104,3 +105,43 @@ def test_after_prepare_queries_the_first_query_opens_and_loads_nothing(
         monkeypatch.setattr(library_module.VectorIndex, "from_catalog", refuse)
         image = sorted(photo_folder.rglob("*.jpg"))[1]
         assert fresh.run_query(Query(images=[image]), top=3).results[0].photo.path == str(image)
+
+
+def test_marks_re_rank_from_stored_descriptors_without_embedding(
+    indexed, photo_folder, monkeypatch
+):
+    """Marking a far photo good pulls it up, marking a near one bad lowers its score;
+    nothing is embedded, and the query keeps its unrefined vector."""
+    embeds = count_embeds(indexed, monkeypatch)
+    image = sorted(photo_folder.rglob("*.jpg"))[0]
+    first = indexed.run_query(Query(images=[image]), top=20)
+    assert embeds == [1]
+    order = [r.photo.id for r in first.results]
+    far, near = order[-1], order[1]
+    marked = indexed.run_query(first.query.with_marks(good=[far], bad=[near]), top=20)
+    assert embeds == [1]
+    new_order = [r.photo.id for r in marked.results]
+    assert new_order.index(far) < order.index(far)
+    scores = {r.photo.id: r.score for r in first.results}
+    new_scores = {r.photo.id: r.score for r in marked.results}
+    assert new_scores[near] < scores[near] and new_scores[far] > scores[far]
+    assert np.array_equal(marked.query.vector, first.query.vector)
+    assert marked.query.good == (far,) and marked.query.bad == (near,)
+    unmarked = indexed.run_query(marked.query.with_marks(good=[], bad=[]), top=20)
+    assert [r.photo.id for r in unmarked.results] == order
+
+
+def test_rocchio_moves_the_query_and_keeps_it_unit_length():
+    query = np.array([1.0, 0.0, 0.0], np.float32)
+    good = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    bad = np.array([[1.0, 0.0, 0.0]], np.float32)
+    moved = refine(query, good, bad)
+    expected = np.array([1.0 - 0.15, 0.75 / 2, 0.75 / 2])
+    np.testing.assert_allclose(moved, expected / np.linalg.norm(expected), rtol=1e-6)
+    np.testing.assert_array_equal(refine(query, good[:0], bad[:0]), query)
+    assert np.array_equal(refine(query, good[:0], query[None] / 0.15), query)  # cancelled out
+
+
+def test_a_photo_is_marked_good_or_bad_not_both():
+    query = Query(photos=[1]).with_marks(good=[3, 4, 3], bad=[4, 5])
+    assert query.good == (3, 4) and query.bad == (5,)
