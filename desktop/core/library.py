@@ -478,16 +478,22 @@ class Library:
             return self.catalog.descriptors(model.id, list(photo_ids))[1]
 
     def run_query(
-        self, query: Query, *, top: int = 20, filters: SearchFilter = NO_FILTER
+        self,
+        query: Query,
+        *,
+        top: int = 20,
+        filters: SearchFilter = NO_FILTER,
+        model: ModelRecord | None = None,
     ) -> QueryOutcome:
-        """The `top` photos most like the query, with the serving model.
+        """The `top` photos most like the query, with the serving model (or `model`: to
+        compare two models on the same query, over the photos each has indexed).
 
-        The query's vector is reused when the serving model computed it; otherwise library
-        photos are looked up from their stored descriptors and images are embedded. Marked
-        photos refine it from their stored descriptors.
+        The query's vector is reused when that model computed it; otherwise library photos
+        are looked up from their stored descriptors and images are embedded. Marked photos
+        refine it from their stored descriptors.
         """
         started = time.perf_counter()
-        model = self.require_serving_model()
+        model = model or self.require_serving_model()
         if query.embedded_with(model.id):
             vector, exclude = query.vector, list(query.exclude)
         elif query.photos:

@@ -145,3 +145,16 @@ def test_rocchio_moves_the_query_and_keeps_it_unit_length():
 def test_a_photo_is_marked_good_or_bad_not_both():
     query = Query(photos=[1]).with_marks(good=[3, 4, 3], bad=[4, 5])
     assert query.good == (3, 4) and query.bad == (5,)
+
+
+def test_the_same_query_runs_with_another_model_to_compare(indexed, photo_folder, tmp_path):
+    image = sorted(photo_folder.rglob("*.jpg"))[0]
+    old_model = indexed.serving_model()
+    second = write_model(tmp_path / "second.onnx", seed=7, size=32, dim=24, name="second")
+    new_model = indexed.add_model(second, activate=True)
+    indexed.sync()
+    old = indexed.run_query(Query(images=[image]), top=5, model=old_model)
+    new = indexed.run_query(old.query, top=5, model=new_model)
+    assert old.query.embedded_with(old_model.id) and new.query.embedded_with(new_model.id)
+    assert old.results[0].photo.path == new.results[0].photo.path == str(image)
+    assert [r.score for r in old.results] != [r.score for r in new.results]
