@@ -1,4 +1,5 @@
-"""Headless subcommands of `photo-search`: models, index, search, similar, duplicates, status.
+"""Headless subcommands of `photo-search`: models, index, search, similar, duplicates, status,
+labels.
 
 Each command opens the library (`--library DIR`, else `$PHOTO_SEARCH_HOME`, else the user's
 folders), does one thing through `desktop.core.library.Library`, and prints either a
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop import text
-from desktop.cli import catalog_commands
+from desktop.cli import catalog_commands, label_commands
 from desktop.cli.progress import ProgressPrinter
 from desktop.core.catalog import CatalogError
 from desktop.core.descriptor_model import (
@@ -92,6 +93,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     check.add_argument("model", type=Path)
     check.set_defaults(func=cmd_check_model)
+    label_commands.register(subcommands, common, _run)
 
 
 def add_provider_option(parser: argparse.ArgumentParser) -> None:
@@ -111,7 +113,20 @@ def _filter_options() -> argparse.ArgumentParser:
     options.add_argument("--folder", type=Path, help="only photos under this folder")
     options.add_argument("--from", dest="date_from", help="taken on or after (YYYY-MM-DD)")
     options.add_argument("--to", dest="date_to", help="taken on or before (YYYY-MM-DD)")
+    options.add_argument(
+        "--good", nargs="+", type=Path, default=[], help="library photos that are what you mean"
+    )
+    options.add_argument(
+        "--bad", nargs="+", type=Path, default=[], help="library photos that are not"
+    )
     return options
+
+
+def _marked(query: Query, library: Library, args: argparse.Namespace) -> Query:
+    """The query refined by the photos marked good and bad, as the window marks them."""
+    good = [library.photo(p).id for p in args.good]
+    bad = [library.photo(p).id for p in args.bad]
+    return query.with_marks(good, bad)
 
 
 def _filters(args: argparse.Namespace) -> SearchFilter:
@@ -240,7 +255,7 @@ def _sync_json(report: SyncReport) -> dict:
 
 def cmd_search(args: argparse.Namespace) -> int:
     def work(library: Library) -> list[dict]:
-        query = Query(images=args.images)
+        query = _marked(Query(images=args.images), library, args)
         return _results_json(library.run_query(query, top=args.top_k, filters=_filters(args)))
 
     return _run(args, work, _show_results)
@@ -248,7 +263,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     def work(library: Library) -> list[dict]:
-        query = Query(photos=args.photos)
+        query = _marked(Query(photos=args.photos), library, args)
         return _results_json(library.run_query(query, top=args.top_k, filters=_filters(args)))
 
     return _run(args, work, _show_results)
