@@ -133,15 +133,61 @@ def test_a_refusal_is_told_in_words(qtbot, indexed_library, photo_folder, worker
     assert "no sub-folders of photos" in failed.args[0]
 
 
-def test_changes_run_in_the_order_asked_and_the_last_read_has_them_all(
-    qtbot, indexed_library, photo_folder, workers
+def test_changes_run_one_after_the_other_in_the_order_asked(
+    qtbot, indexed_library, photo_folder, workers, request
 ):
     ids = photo_ids(indexed_library, photo_folder)
+    hold = threading.Event()
+    request.addfinalizer(hold.set)
+    create_label, calls = indexed_library.create_label, []
+
+    def first_waits(name):
+        calls.append(name)
+        if len(calls) == 1:
+            assert hold.wait(30)
+        return create_label(name)
+
+    indexed_library.create_label = first_waits
+    labels = LabelsController(indexed_library, workers)
+    labels.add_photos("dog", ids[:3])  # makes the label, and waits for `hold` to
+    labels.add_photos("DOG", ids[3:4])  # the same label, once the first change is done
+    qtbot.wait(300)
+    assert calls == ["dog"] and indexed_library.labels() == []  # the second one waits
+    hold.set()
+    qtbot.waitUntil(lambda: not workers.busy, timeout=20000)
+    assert calls == ["dog"] and counts(labels.current) == {"dog": 4}
+
+
+def test_a_change_during_a_read_is_read_again(qtbot, indexed_library, workers, request):
+    hold = threading.Event()
+    request.addfinalizer(hold.set)
+    read, reads = indexed_library.labels, []
+
+    def first_is_slow():
+        found = read()
+        reads.append(found)
+        if len(reads) == 1:
+            assert hold.wait(30)  # what it read is out of date by the time it answers
+        return found
+
+    indexed_library.labels = first_is_slow
+    create_label, created = indexed_library.create_label, threading.Event()
+
+    def create_and_tell(name):
+        made = create_label(name)
+        created.set()
+        return made
+
+    indexed_library.create_label = create_and_tell
     labels = LabelsController(indexed_library, workers)
     seen = []
     labels.labels_changed.connect(seen.append)
-    for number in range(5):
-        labels.add_photos(f"label {number}", ids[number : number + 2])
-    labels.add_photos("Label 0", ids[10:11])  # after "label 0" was made: the same label
-    qtbot.waitUntil(lambda: not workers.busy, timeout=20000)
-    assert counts(seen[-1]) == {"label 0": 3} | {f"label {n}": 2 for n in range(1, 5)}
+    labels.refresh()
+    qtbot.waitUntil(lambda: len(reads) == 1)
+    with qtbot.waitSignal(labels.labels_changed) as changed:
+        labels.create("dog")
+        assert created.wait(10)
+        hold.set()
+    assert changed.args[0] == []  # the first read, then one more
+    qtbot.waitUntil(lambda: len(seen) == 2)
+    assert counts(seen[1]) == {"dog": 0} and len(reads) == 2
