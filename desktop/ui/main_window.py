@@ -179,12 +179,14 @@ class MainWindow(QMainWindow):
             self.status_bar.showMessage(display_path(text.sync_summary(report)), 10000)
         self.search.rerun()
         self.browser.reload()
+        self.labels.refresh()  # photos gone from the library took their labels along
         self._show_state()  # the status stops refreshing, with one last read
 
     def _folders_changed(self) -> None:
         self.status.refresh()
         self.search.rerun()
         self.browser.reload()
+        self.labels.refresh()
 
     def _model_activated(self, model: ModelRecord) -> None:
         self.status.refresh()

@@ -5,7 +5,7 @@ without a query, the library itself (newest first or by folder, as the Group by 
 beside the caption says); or a message in their place (no photos yet: add a folder;
 nothing matched). Errors show above it in a banner.
 
-Search results can be marked good or bad (keys + or =, -, 0 to clear, or the buttons beside
+Search results can be marked good or bad (keys + or =, -, 0 to clear, or the buttons under
 the caption): the marks re-rank the query, and the good ones can be saved to a label.
 """
 
@@ -133,9 +133,9 @@ class ResultsArea(QWidget):
         caption_row = QHBoxLayout()
         caption_row.addWidget(self.caption, 1)
         caption_row.addWidget(self.group_by)
-        caption_row.addWidget(self.feedback)
         layout.addWidget(self.banner)
         layout.addLayout(caption_row)
+        layout.addWidget(self.feedback)
         layout.addWidget(self.pages, 1)
         self._status: LibraryStatus | None = None
         self._indexing = False
@@ -170,6 +170,7 @@ class ResultsArea(QWidget):
         ):
             button.setEnabled(False)
             row.addWidget(button)
+        row.addStretch(1)
         self.view.selection_changed.connect(self._selection_changed)
         bar.hide()
         return bar

@@ -186,3 +186,20 @@ def test_importing_a_folder_without_label_folders_says_what_is_needed(
         window.commands["import_labels"].trigger()
     assert "no sub-folders of photos: one per label is needed" in window.status_bar.currentMessage()
     assert window.library.labels() == []
+
+
+def test_label_counts_follow_a_folder_removed_from_the_library(
+    qtbot, window, spare_photos, tmp_path
+):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    for photo in spare_photos[:3]:
+        shutil.copy(photo, extra / photo.name)
+    with qtbot.waitSignal(window.indexing.finished, timeout=30000):
+        window.indexing.add_folders([str(extra)])
+    ids = [window.library.photo(extra / photo.name).id for photo in spare_photos[:3]]
+    page = window.search_page.labels_page
+    window.labels.add_photos("extra", ids)
+    qtbot.waitUntil(lambda: listed(page) == ["extra  (3)"])
+    window.indexing.remove_folder(str(extra))
+    qtbot.waitUntil(lambda: listed(page) == ["extra  (0)"])
