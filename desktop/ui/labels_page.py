@@ -136,8 +136,11 @@ class LabelsPage(QSplitter):
         chosen = self.chosen
         if label is not None and (chosen is None or chosen.id != label.id):
             return
+        first_look = label is not None and (self.shown is None or self.shown.id != label.id)
         self.shown = label
         self.model.set_photos(photos)
+        if first_look and photos:  # in the preview, as a search's first result is
+            self.grid.setCurrentIndex(self.model.index(0))
         if label is None:
             self.caption.setText("")
         else:
