@@ -9,7 +9,7 @@ import shutil
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from desktop.ui.results_model import LabelsRole
+from desktop.ui.results_model import LabelsRole, PhotoRole
 from tests.ui.conftest import choose_in_menu, right_click, select_rows, when_shown
 
 
@@ -203,3 +203,24 @@ def test_label_counts_follow_a_folder_removed_from_the_library(
     qtbot.waitUntil(lambda: listed(page) == ["extra  (3)"])
     window.indexing.remove_folder(str(extra))
     qtbot.waitUntil(lambda: listed(page) == ["extra  (0)"])
+
+
+def test_find_similar_from_the_label_view_shows_the_results(qtbot, window, photo_folder):
+    photos = sorted(photo_folder.rglob("*.jpg"))
+    window.labels.add_photos("dog", [window.library.photo(p).id for p in photos[:3]])
+    page = window.search_page.labels_page
+    window.search_page.show_labels()
+    qtbot.waitUntil(lambda: listed(page) == ["dog  (3)"])
+    with qtbot.waitSignal(window.labels.photos_loaded, timeout=10000):
+        item = page.list.visualItemRect(page.list.item(0)).center()
+        qtbot.mouseClick(page.list.viewport(), Qt.MouseButton.LeftButton, pos=item)
+    target = page.model.index(1).data(PhotoRole)
+    center = page.grid.visualRect(page.model.index(1)).center()
+    qtbot.mouseClick(page.grid.viewport(), Qt.MouseButton.LeftButton, pos=center)
+    with qtbot.waitSignal(window.search.finished, timeout=20000):
+        qtbot.mouseDClick(page.grid.viewport(), Qt.MouseButton.LeftButton, pos=center)
+    assert window.search_page.tabs.currentIndex() == 0  # the results, where they show
+    results = window.search_page.results
+    assert "similar to" in results.caption.text() and target.path not in [
+        r.photo.path for r in results.model.results()
+    ]

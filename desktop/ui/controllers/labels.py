@@ -67,12 +67,15 @@ class LabelsController(QObject):
         self._photos_asked += 1
         asked, library = self._photos_asked, self.library
 
-        def task(progress, cancel) -> tuple[Label, list]:
-            label = library.label(label_id)
-            return label, library.label_photos(label)
+        def task(progress, cancel) -> tuple[Label, list] | None:
+            try:
+                label = library.label(label_id)
+                return label, library.label_photos(label)
+            except LibraryError:  # deleted meanwhile: nothing shows it any more
+                return None
 
-        def read(found: tuple[Label, list]) -> None:
-            if asked == self._photos_asked:  # else a newer request replaced this one
+        def read(found: tuple[Label, list] | None) -> None:
+            if found is not None and asked == self._photos_asked:  # else a newer one replaced it
                 self.photos_loaded.emit(*found)
 
         self.workers.start(task, on_finished=read, on_error=self._failed)

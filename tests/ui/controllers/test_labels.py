@@ -71,6 +71,14 @@ def test_a_label_s_photos_and_the_names_of_photos_on_screen(
         labels.load_names(ids[:4])
     assert names.args[0] == {ids[0]: ["dog"], ids[1]: ["dog", "house"], ids[2]: ["house"]}
 
+    indexed_library.delete_label("house")
+    heard = []
+    labels.photos_loaded.connect(lambda *args: heard.append(args))
+    labels.failed.connect(heard.append)
+    labels.load_photos(label.id)  # asked for just before it went: no answer, no error
+    qtbot.waitUntil(lambda: not workers.busy)
+    assert heard == []
+
 
 def test_only_the_latest_read_for_a_grid_is_passed_on(
     qtbot, indexed_library, photo_folder, workers, request
