@@ -14,8 +14,9 @@ from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QMainWindow, QStackedWidget
 
 from desktop import APP_NAME, text
-from desktop.core.catalog import ModelRecord
+from desktop.core.catalog import Label, ModelRecord, Photo
 from desktop.core.indexer import SyncReport
+from desktop.core.labels import LabelImport
 from desktop.core.library import Library
 from desktop.core.paths import AppPaths, display_path, resource_path
 from desktop.core.status import LibraryStatus
@@ -256,14 +257,14 @@ class MainWindow(QMainWindow):
         if not self.search_page.label_selection():
             self.status_bar.showMessage("Select photos first, then give them a label.", 8000)
 
-    def _labels_changed(self, labels: list) -> None:
+    def _labels_changed(self, labels: list[Label]) -> None:
         self.search_page.set_labels(labels)
         chosen = self.search_page.labels_page.chosen
         if chosen is not None:
             self.labels.load_photos(chosen.id)
         self.labels.load_names(self.search_page.shown_photo_ids())
 
-    def _label_photos_loaded(self, label, photos: list) -> None:
+    def _label_photos_loaded(self, label: Label, photos: list[Photo]) -> None:
         self.search_page.labels_page.show_photos(label, photos)
         self.labels.load_names(self.search_page.shown_photo_ids())
 
@@ -275,7 +276,7 @@ class MainWindow(QMainWindow):
         self.search_page.labels_page.show_error(message)
         self.show_error(message)
 
-    def _labels_imported(self, root: str, report) -> None:
+    def _labels_imported(self, root: str, report: LabelImport) -> None:
         self.search_page.show_labels()
         show_import_report(self, root, report, lambda: self.indexing.add_folders([root]))
 
