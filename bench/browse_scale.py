@@ -43,8 +43,8 @@ from PySide6.QtCore import QModelIndex, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QListView  # noqa: E402
 
 from desktop.ui.library_browser import LibraryBrowserModel  # noqa: E402
+from desktop.ui.photo_grid import LAYOUT_BATCH  # noqa: E402
 from desktop.ui.result_delegate import ResultDelegate  # noqa: E402
-from desktop.ui.results_area import LAYOUT_BATCH  # noqa: E402
 from desktop.ui.thumbnails import ThumbnailProvider  # noqa: E402
 from desktop.ui.workers import WorkerPool  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""The words both front ends use: time left, progress, sync summaries, model roles, status.
+"""The words both front ends use: time left, progress, sync summaries, model roles, status,
+a labelled folder import.
 
 The CLI and the window present them differently (a terminal line, a progress bar's text, a
 status bar) but say the same thing, so each is written once here.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from desktop.core.descriptor_model import PROVIDER_LABELS
 from desktop.core.indexer import Phase, Progress, SyncReport
+from desktop.core.labels import LabelImport
 from desktop.core.model_download import DownloadProgress
 from desktop.core.status import LibraryStatus, ModelState
 
@@ -62,6 +64,29 @@ def sync_summary(report: SyncReport) -> str:
     )
     if report.offline_folders:
         summary += f"; offline: {', '.join(report.offline_folders)}"
+    return summary
+
+
+def photos(count: int) -> str:
+    """'1 photo', '1,200 photos'."""
+    return "1 photo" if count == 1 else f"{count:,} photos"
+
+
+def label_import(report: LabelImport) -> str:
+    """What importing a labelled folder tree did, and what to do about its photos the
+    library does not know yet."""
+    if report.added:
+        labelled = ", ".join(f"{count:,} as “{name}”" for name, count in report.added.items())
+        summary = f"Newly labelled {photos(sum(report.added.values()))}: {labelled}."
+    else:
+        summary = "No photo under this folder is in the library yet, so none was labelled."
+    if report.not_in_library:
+        missing = report.not_in_library
+        are = "is" if missing == 1 else "are"
+        summary += (
+            f" {photos(missing)} under it {are} not in the library yet: add the folder to the "
+            "library, let it be indexed, then import it again to label them."
+        )
     return summary
 
 

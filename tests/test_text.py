@@ -5,6 +5,7 @@ from __future__ import annotations
 from desktop import text
 from desktop.core.catalog import ModelRecord
 from desktop.core.indexer import Phase, Progress, SyncReport
+from desktop.core.labels import LabelImport
 from desktop.core.model_download import DownloadProgress
 from desktop.core.status import FolderState, LibraryStatus, ModelState, SkippedFile
 
@@ -78,3 +79,14 @@ def test_status_line_is_true_while_indexing_and_names_where_the_model_runs():
     assert text.status_line(done) == (
         "5 photos  ·  read-only library: search only  ·  model: model 1  ·  index: complete"
     )
+
+
+def test_a_label_import_says_what_was_labelled_and_what_to_do_about_the_rest():
+    done = LabelImport({"dog": 5, "house": 1}, 0)
+    assert text.label_import(done) == "Newly labelled 6 photos: 5 as “dog”, 1 as “house”."
+    one_left = text.label_import(LabelImport({"dog": 1}, 1))
+    assert one_left.startswith("Newly labelled 1 photo: 1 as “dog”. 1 photo under it is not")
+    assert "add the folder to the library, let it be indexed, then import it again" in one_left
+    nothing = text.label_import(LabelImport({}, 1200))
+    assert nothing.startswith("No photo under this folder is in the library yet")
+    assert "1,200 photos under it are not in the library yet" in nothing

@@ -62,6 +62,15 @@ ACTIONS = (
     ),
     ActionSpec("models", "&Models…", "&Library", toolbar=True, separator_before=True),
     ActionSpec("settings", "&Settings…", "&Library"),
+    ActionSpec(
+        "label_selection", "&Add selected photos to label…", "La&bels", "Ctrl+L",
+        "Give the selected photos a label, or a new one", enabled=lambda state: state.writable,
+    ),
+    ActionSpec(
+        "import_labels", "&Import labelled folders…", "La&bels",
+        tip="Label the library's photos by folder: one sub-folder per label",
+        enabled=lambda state: state.writable,
+    ),
 )  # fmt: skip
 
 

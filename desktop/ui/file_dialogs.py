@@ -1,4 +1,5 @@
-"""The system's file dialogs for what the window asks for: photos, a folder, a model file.
+"""The system's file dialogs for what the window asks for: photos, a folder, a labelled
+folder tree, a model file.
 Each returns what was chosen; nothing when the user cancelled."""
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ def choose_folders(parent: QWidget) -> list[str]:
     """The folder to add, as a list (empty when cancelled)."""
     folder = QFileDialog.getExistingDirectory(parent, "Add a photo folder")
     return [folder] if folder else []
+
+
+def choose_labelled_folder(parent: QWidget) -> str | None:
+    """A folder with one sub-folder of photos per label."""
+    folder = QFileDialog.getExistingDirectory(
+        parent, "Import labelled folders: choose the folder that holds one folder per label"
+    )
+    return folder or None
 
 
 def choose_model_file(parent: QWidget) -> str | None:

@@ -1,11 +1,11 @@
 """The main window: composes the pages and wires them to the controllers.
 
-Every way to ask (open, drop, paste, find similar, region) ends in `SearchController`
-(controllers/search.py), which runs `Library.run_query` as the CLI does; indexing and folder
-changes go to `IndexingController`, models to `ModelsController`, and the status line comes
-from `StatusController`. The commands are the table in `actions.py`, the layout of the
-search page is `search_page.py`. The window routes gestures to controllers and controller
-signals to widgets; no engine work runs here.
+Every way to ask (open, drop, paste, find similar, region, marks on the results) ends in
+`SearchController` (controllers/search.py), which runs `Library.run_query` as the CLI does;
+indexing and folder changes go to `IndexingController`, models to `ModelsController`, labels
+to `LabelsController`, and the status line comes from `StatusController`. The commands are
+the table in `actions.py`, the layout of the search page is `search_page.py`. The window
+routes gestures to controllers and controller signals to widgets; no engine work runs here.
 """
 
 from __future__ import annotations
@@ -14,20 +14,28 @@ from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QMainWindow, QStackedWidget
 
 from desktop import APP_NAME, text
-from desktop.core.catalog import ModelRecord
+from desktop.core.catalog import Label, ModelRecord, Photo
 from desktop.core.indexer import SyncReport
+from desktop.core.labels import LabelImport
 from desktop.core.library import Library
 from desktop.core.paths import AppPaths, display_path, resource_path
 from desktop.core.status import LibraryStatus
 from desktop.ui.actions import WindowState, build_actions, update_actions
 from desktop.ui.controllers.indexing import IndexingController
+from desktop.ui.controllers.labels import LabelsController
 from desktop.ui.controllers.models import ModelsController
 from desktop.ui.controllers.search import SearchController, SearchOutcome
 from desktop.ui.controllers.status import StatusController
 from desktop.ui.drop_content import DropContent, drop_content
 from desktop.ui.duplicates_dialog import DuplicatesDialog
-from desktop.ui.file_dialogs import choose_folders, choose_model_file, choose_photos
+from desktop.ui.file_dialogs import (
+    choose_folders,
+    choose_labelled_folder,
+    choose_model_file,
+    choose_photos,
+)
 from desktop.ui.first_run import FirstRunPage
+from desktop.ui.label_dialogs import show_import_report
 from desktop.ui.library_browser import LibraryBrowserModel
 from desktop.ui.model_chooser import GetModelDialog
 from desktop.ui.models_dialog import ModelsDialog
@@ -55,6 +63,7 @@ class MainWindow(QMainWindow):
         self.indexing = IndexingController(library, self.workers, self)
         self.models = ModelsController(library, self.workers, parent=self)
         self.status = StatusController(library, self.workers, self)
+        self.labels = LabelsController(library, self.workers, self)
         self.browser = LibraryBrowserModel(library, self.workers, self.thumbnails, self)
         self._index_on_start = index_on_start
         self._starting = True  # until the first status arrives
@@ -75,6 +84,7 @@ class MainWindow(QMainWindow):
         self._filters_changed()
         self._show_state()
         self.status.refresh()
+        self.labels.refresh()
 
     def _handlers(self) -> dict:
         """What each command in the actions table does."""
@@ -88,6 +98,8 @@ class MainWindow(QMainWindow):
             "duplicates": self.show_duplicates,
             "models": self.show_models,
             "settings": self.show_settings,
+            "label_selection": self.label_selection,
+            "import_labels": lambda: self.labels.import_folder(choose_labelled_folder(self)),
         }
 
     def _connect(self) -> None:
@@ -103,6 +115,8 @@ class MainWindow(QMainWindow):
         page.library_panel.skipped_requested.connect(self.show_skipped)
         page.filter_bar.changed.connect(self._filters_changed)
         page.similar_requested.connect(search.find_similar)
+        page.results.marks_requested.connect(search.mark)
+        page.results.clear_marks_requested.connect(search.clear_marks)
         search.searching.connect(page.results.show_searching)
         search.shown.connect(self._search_shown)
         search.failed.connect(self._search_failed)
@@ -115,6 +129,23 @@ class MainWindow(QMainWindow):
         self.status.changed.connect(self._status_changed)
         self.status.failed.connect(self.show_error)
         self.browser.failed.connect(self.show_error)
+        self._connect_labels()
+
+    def _connect_labels(self) -> None:
+        labels, page = self.labels, self.search_page.labels_page
+        self.search_page.label_requested.connect(labels.add_photos)
+        page.label_chosen.connect(labels.load_photos)
+        page.create_requested.connect(labels.create)
+        page.rename_requested.connect(labels.rename)
+        page.delete_requested.connect(labels.delete)
+        page.remove_requested.connect(labels.remove_photos)
+        page.import_requested.connect(self.commands["import_labels"].trigger)
+        labels.labels_changed.connect(self._labels_changed)
+        labels.photos_loaded.connect(self._label_photos_loaded)
+        labels.names_loaded.connect(self.search_page.show_label_names)
+        labels.added.connect(self._labelled)
+        labels.imported.connect(self._labels_imported)
+        labels.failed.connect(self._labels_failed)
 
     # the library's state -------------------------------------------------------------------
 
@@ -149,12 +180,14 @@ class MainWindow(QMainWindow):
             self.status_bar.showMessage(display_path(text.sync_summary(report)), 10000)
         self.search.rerun()
         self.browser.reload()
+        self.labels.refresh()  # photos gone from the library took their labels along
         self._show_state()  # the status stops refreshing, with one last read
 
     def _folders_changed(self) -> None:
         self.status.refresh()
         self.search.rerun()
         self.browser.reload()
+        self.labels.refresh()
 
     def _model_activated(self, model: ModelRecord) -> None:
         self.status.refresh()
@@ -177,7 +210,13 @@ class MainWindow(QMainWindow):
         page = self.search_page
         if shown.images is not None:
             page.query_panel.set_queries(shown.images, shown.caption)
-        page.results.show_results(shown.caption, shown.outcome, narrowed=page.filter_bar.narrowed())
+        narrowed = page.filter_bar.narrowed()
+        page.results.show_results(
+            shown.caption, shown.outcome, narrowed=narrowed, reranked=shown.reranked
+        )
+        if not shown.reranked:
+            page.show_photos()  # a new query's results, wherever it was asked from
+        self.labels.load_names(page.shown_photo_ids())
         serving = self.status.current.serving if self.status.current else None
         if serving is not None and serving.provider is None:
             self.status.refresh()  # the search loaded the model: the status can say where
@@ -212,6 +251,35 @@ class MainWindow(QMainWindow):
         elif content.image is not None:
             self.search.search_image(content.image, label)
 
+    # labels --------------------------------------------------------------------------------
+
+    def label_selection(self) -> None:
+        if not self.search_page.label_selection():
+            self.status_bar.showMessage("Select photos first, then give them a label.", 8000)
+
+    def _labels_changed(self, labels: list[Label]) -> None:
+        self.search_page.set_labels(labels)
+        chosen = self.search_page.labels_page.chosen
+        if chosen is not None:
+            self.labels.load_photos(chosen.id)
+        self.labels.load_names(self.search_page.shown_photo_ids())
+
+    def _label_photos_loaded(self, label: Label, photos: list[Photo]) -> None:
+        self.search_page.labels_page.show_photos(label, photos)
+        self.labels.load_names(self.search_page.shown_photo_ids())
+
+    def _labelled(self, name: str, asked: int, new: int) -> None:
+        had = f" ({asked - new:,} had it already)" if new < asked else ""
+        self.status_bar.showMessage(f"Added {text.photos(new)} to “{name}”{had}", 8000)
+
+    def _labels_failed(self, message: str) -> None:
+        self.search_page.labels_page.show_error(message)
+        self.show_error(message)
+
+    def _labels_imported(self, root: str, report: LabelImport) -> None:
+        self.search_page.show_labels()
+        show_import_report(self, root, report, lambda: self.indexing.add_folders([root]))
+
     # dialogs -------------------------------------------------------------------------------
 
     def show_skipped(self) -> None:
@@ -240,7 +308,7 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.settings, str(self.paths.data.parent), self)
         if dialog.exec():
-            self.search_page.results.apply_thumbnail_size(self.settings.thumbnail_size)
+            self.search_page.apply_thumbnail_size(self.settings.thumbnail_size)
 
     # shutdown ------------------------------------------------------------------------------
 

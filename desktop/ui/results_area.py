@@ -4,6 +4,9 @@ The one place that decides the middle of the window: search results with their c
 without a query, the library itself (newest first or by folder, as the Group by choice
 beside the caption says); or a message in their place (no photos yet: add a folder;
 nothing matched). Errors show above it in a banner.
+
+Search results can be marked good or bad (keys + or =, -, 0 to clear, or the buttons under
+the caption): the marks re-rank the query, and the good ones can be saved to a label.
 """
 
 from __future__ import annotations
@@ -13,12 +16,10 @@ from dataclasses import replace
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QListView,
-    QMenu,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -29,18 +30,23 @@ from desktop.core.paths import display_path
 from desktop.core.queries import QueryOutcome
 from desktop.core.search import NO_FILTER, SearchFilter
 from desktop.core.status import LibraryStatus
-from desktop.ui.file_actions import copy_image, copy_path, open_in_viewer, reveal_in_file_manager
+from desktop.ui.controllers.search import Mark
+from desktop.ui.label_dialogs import choose_label
 from desktop.ui.library_browser import LibraryBrowserModel
-from desktop.ui.result_delegate import ResultDelegate
-from desktop.ui.results_model import PhotoRole, ResultsModel, ScoreRole
+from desktop.ui.photo_grid import PhotoGrid
+from desktop.ui.results_model import PhotoRole, ResultsModel
 from desktop.ui.thumbnails import ThumbnailProvider
 
 BROWSE_HINT = (
     "double-click a photo to find others like it, or drop, paste (Ctrl+V) or open (Ctrl+O) one"
 )
-LAYOUT_BATCH = 100
-"""Rows the grid lays out per event-loop turn (worst stall ~100 ms at 100k browsed photos
-on a busy 2-core machine, against 1.7 s laid out at once)."""
+MARK_KEYS = {
+    Qt.Key.Key_Plus: Mark.GOOD,
+    Qt.Key.Key_Equal: Mark.GOOD,
+    Qt.Key.Key_Minus: Mark.BAD,
+    Qt.Key.Key_0: Mark.NONE,
+}
+"""Keys that mark the selected results (= is + without Shift)."""
 ADD_FOLDER = (
     "No photos yet. Drop a photo folder on the window, or click Add folder, to index it; "
     "then drop a photo to find others like it."
@@ -80,6 +86,9 @@ class ResultsArea(QWidget):
     """Find photos like these (list[Photo]): a double-click, Enter or the menu."""
     current_changed = Signal(object, object)
     """The photo to preview and its similarity (None without a query), or None, None."""
+    marks_requested = Signal(object, object)
+    """Mark these results (list of photo ids) with this Mark."""
+    clear_marks_requested = Signal()
 
     def __init__(
         self,
@@ -102,28 +111,15 @@ class ResultsArea(QWidget):
         self.group_by = QComboBox(self)
         self.group_by.addItems([choice for choice, _ in BROWSE_ORDERS.values()])
         self.group_by.currentIndexChanged.connect(lambda _: self._show_library())
-        self.view = QListView(self)
+        self.view = PhotoGrid(thumbnail_size, self)
         self.view.setModel(self.model)
-        self.view.setViewMode(QListView.ViewMode.IconMode)
-        self.view.setResizeMode(QListView.ResizeMode.Adjust)
-        self.view.setMovement(QListView.Movement.Static)
-        self.view.setUniformItemSizes(True)
-        # Laid out a hundred rows per event-loop turn: with header rows, laying out 100k
-        # browsed photos at once stalls the window for over a second.
-        self.view.setLayoutMode(QListView.LayoutMode.Batched)
-        self.view.setBatchSize(LAYOUT_BATCH)
-        self.view.setSpacing(4)
-        self.view.setMouseTracking(True)
-        self.delegate = ResultDelegate(thumbnail_size, self.view)
-        self.view.setItemDelegate(self.delegate)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(self._menu)
-        self.view.doubleClicked.connect(lambda index: self._similar_to([index.row()]))
-        self._connect_current()
-        enter = QShortcut(QKeySequence(Qt.Key.Key_Return), self.view)
-        enter.setContext(Qt.ShortcutContext.WidgetShortcut)
-        enter.activated.connect(self._similar_to_selected)
+        self.view.similar_requested.connect(self.similar_requested)
+        self.view.current_photo_changed.connect(self.current_changed)
+        for key, mark in MARK_KEYS.items():
+            shortcut = QShortcut(QKeySequence(key), self.view)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(lambda mark=mark: self._mark_selected(mark))
+        self.feedback = self._feedback_buttons()
         self.empty = QLabel(self)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -139,12 +135,49 @@ class ResultsArea(QWidget):
         caption_row.addWidget(self.group_by)
         layout.addWidget(self.banner)
         layout.addLayout(caption_row)
+        layout.addWidget(self.feedback)
         layout.addWidget(self.pages, 1)
         self._status: LibraryStatus | None = None
         self._indexing = False
         self._searched = self._narrowed = False
+        self._good: tuple[int, ...] = ()
+        """The shown query's results marked good: what "Save marks to label" saves."""
         self.apply_thumbnail_size(thumbnail_size)
         self._show_library()
+
+    def _feedback_buttons(self) -> QWidget:
+        """Relevance feedback on the results: mark, clear the marks, save them to a label."""
+        bar = QWidget(self)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.more_button = QPushButton("More like these", bar)
+        self.more_button.setToolTip("Mark the selected results as what you mean (+) and re-rank")
+        self.more_button.clicked.connect(lambda: self._mark_selected(Mark.GOOD))
+        self.fewer_button = QPushButton("Fewer like these", bar)
+        self.fewer_button.setToolTip("Mark the selected results as not what you mean (-)")
+        self.fewer_button.clicked.connect(lambda: self._mark_selected(Mark.BAD))
+        self.clear_marks_button = QPushButton("Clear marks", bar)
+        self.clear_marks_button.setToolTip("Forget every mark (0 clears the selected ones)")
+        self.clear_marks_button.clicked.connect(self.clear_marks_requested)
+        self.save_marks_button = QPushButton("Save marks to label…", bar)
+        self.save_marks_button.setToolTip("Give the results marked good (✓) a label")
+        self.save_marks_button.clicked.connect(self._save_marks)
+        for button in (
+            self.more_button,
+            self.fewer_button,
+            self.clear_marks_button,
+            self.save_marks_button,
+        ):
+            button.setEnabled(False)
+            row.addWidget(button)
+        row.addStretch(1)
+        self.view.selection_changed.connect(self._selection_changed)
+        bar.hide()
+        return bar
+
+    def _selection_changed(self, selected: int) -> None:
+        for button in (self.more_button, self.fewer_button):
+            button.setEnabled(selected > 0)
 
     def set_library(self, status: LibraryStatus | None, *, indexing: bool) -> None:
         """The library changed: the message for an empty grid may have to change too."""
@@ -156,27 +189,58 @@ class ResultsArea(QWidget):
         self.clear_error()
         self.caption.setText(f"{caption}: searching…")
 
-    def show_results(self, caption: str, outcome: QueryOutcome, *, narrowed: bool) -> None:
-        """Results of a search; `narrowed`: filters hid some photos (said when none is left)."""
+    def show_results(
+        self, caption: str, outcome: QueryOutcome, *, narrowed: bool, reranked: bool = False
+    ) -> None:
+        """Results of a search; `narrowed`: filters hid some photos (said when none is left);
+        `reranked`: the same query again, so the selected photos stay selected."""
         self._searched, self._narrowed = True, narrowed
-        results = outcome.results
+        results, query = outcome.results, outcome.query
+        selected = [p.id for p in self.view.selected_photos()] if reranked else []
+        current = self.view.currentIndex().data(PhotoRole) if reranked else None
         self._show_in_grid(self.model)
-        self.model.set_results(results)
+        self.model.set_results(results, good=query.good, bad=query.bad)
+        self._good = query.good
+        self.clear_marks_button.setEnabled(bool(query.good or query.bad))
+        self.save_marks_button.setEnabled(bool(query.good))
         self.caption.setText(
             f"{caption}: {len(results)} results in {outcome.seconds * 1000:.0f} ms"
         )
         self._show_empty_if_nothing()
         if results:
-            self.view.setCurrentIndex(self.model.index(0))
+            self._select(selected, current.id if current is not None else None)
         else:
             self.current_changed.emit(None, None)
+
+    def _select(self, photo_ids: list[int], current_id: int | None) -> None:
+        """Select these photos where they are now, the current one current (else the
+        first result)."""
+        rows = {photo_id: row for row, photo_id in enumerate(self.model.photo_ids())}
+        self.view.setCurrentIndex(self.model.index(rows.get(current_id, 0)))
+        selection = self.view.selectionModel()
+        for photo_id in photo_ids:
+            if photo_id in rows:
+                selection.select(self.model.index(rows[photo_id]), selection.SelectionFlag.Select)
+
+    def _mark_selected(self, mark: Mark) -> None:
+        ids = [photo.id for photo in self.view.selected_photos()]
+        if self._shows_results() and ids:
+            self.marks_requested.emit(ids, mark)
+
+    def _save_marks(self) -> None:
+        name = choose_label(self, self.view.label_names, len(self._good))
+        if name is not None:
+            self.view.label_requested.emit(name, list(self._good))
+
+    def _shows_results(self) -> bool:
+        return self.view.model() is self.model
 
     def show_failed(self) -> None:
         self.caption.setText("Search failed")
 
     def clear(self) -> None:
         """No query any more: the library again."""
-        self._searched = False
+        self._searched, self._good = False, ()
         self.model.set_results([])
         self._show_library()
         self.current_changed.emit(None, None)
@@ -206,15 +270,9 @@ class ResultsArea(QWidget):
         self.view.setModel(model)
         replaced.deleteLater()
         self.view.setUniformItemSizes(model is self.model)
-        self._connect_current()
         self.group_by.setVisible(model is self.browser)
-
-    def _connect_current(self) -> None:
-        self.view.selectionModel().currentChanged.connect(
-            lambda current, _: self.current_changed.emit(
-                current.data(PhotoRole), current.data(ScoreRole)
-            )
-        )
+        self.feedback.setVisible(model is self.model)
+        self._selection_changed(0)
 
     def show_error(self, message: str) -> None:
         self.banner.setText(display_path(message))
@@ -225,7 +283,7 @@ class ResultsArea(QWidget):
 
     def apply_thumbnail_size(self, size: int) -> None:
         self.thumbnails.set_size(size)
-        self.delegate.thumbnail_size = size
+        self.view.delegate.thumbnail_size = size
         self.view.doItemsLayout()  # redraw at the new size
 
     def _show_empty_if_nothing(self) -> None:
@@ -236,27 +294,3 @@ class ResultsArea(QWidget):
         nothing = bool(message) and (not self._searched or self.model.rowCount() == 0)
         self.empty.setText(message)
         self.pages.setCurrentWidget(self.empty if nothing else self.view)
-
-    def _similar_to_selected(self) -> None:
-        self._similar_to(sorted(index.row() for index in self.view.selectedIndexes()))
-
-    def _similar_to(self, rows: list[int]) -> None:
-        model = self.view.model()
-        photos = [model.index(row).data(PhotoRole) for row in rows]
-        photos = [photo for photo in photos if photo is not None]  # a header row holds none
-        if photos:
-            self.similar_requested.emit(photos)
-
-    def _menu(self, position) -> None:
-        photo = self.view.indexAt(position).data(PhotoRole)
-        if photo is None:
-            return
-        path = photo.path
-        menu = QMenu(self)
-        menu.addAction("Find similar", self._similar_to_selected)
-        menu.addSeparator()
-        menu.addAction("Open", lambda: open_in_viewer(path))
-        menu.addAction("Show in folder", lambda: reveal_in_file_manager(path))
-        menu.addAction("Copy path", lambda: copy_path(path))
-        menu.addAction("Copy image", lambda: copy_image(path))
-        menu.exec(self.view.viewport().mapToGlobal(position))

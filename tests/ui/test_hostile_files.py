@@ -54,7 +54,7 @@ def painted_texts(window, index) -> list[str]:
     option.initFrom(window.search_page.results.view)
     option.rect = window.search_page.results.view.visualRect(index)
     recorder = TextRecorder()
-    window.search_page.results.delegate.paint(recorder, option, index)
+    window.search_page.results.view.delegate.paint(recorder, option, index)
     return recorder.texts
 
 

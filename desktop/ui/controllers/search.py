@@ -4,6 +4,10 @@ Every way to ask (files, an image, a region, library photos) becomes a `Query` r
 `Library.run_query`, the path the CLI takes too. The outcome's query carries its vector, so
 a filter change re-ranks without embedding again. Only the latest query is shown: a slower
 earlier one that finishes last is dropped.
+
+Results the user marks good or bad (relevance feedback) belong to the active query: each
+mark ranks it again at once with `Query.with_marks`, from stored descriptors, keeping the
+filters; a new query starts without marks.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
@@ -22,6 +27,14 @@ from desktop.core.queries import Query, QueryOutcome
 from desktop.core.search import NO_FILTER, SearchFilter
 from desktop.ui.image_io import encode_png, read_preview
 from desktop.ui.workers import WorkerPool, error_text
+
+
+class Mark(Enum):
+    """What the user says of a result: what they mean, not what they mean, or nothing."""
+
+    GOOD = "good"
+    BAD = "bad"
+    NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,8 @@ class SearchOutcome:
     outcome: QueryOutcome
     images: list[QueryImage] | None
     """The query's images to show; None when the shown ones stay (a re-rank, a region)."""
+    reranked: bool = False
+    """The same query ranked again (filters, marks): the results' selection may stay."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,9 @@ class SearchController(QObject):
         """The active query: what a filter change runs again."""
         self.shown_query = Query()
         """The query the results show, carrying its vector."""
+        self.good: tuple[int, ...] = ()
+        """Photos the user marked as what they mean, for the active query."""
+        self.bad: tuple[int, ...] = ()
         self._generation = 0
 
     @property
@@ -82,7 +100,7 @@ class SearchController(QObject):
         paths = list(paths)
         if not paths:
             return
-        self._start(
+        self._ask(
             _Request(
                 f"Photos like {_names(paths)}",
                 lambda: Query(images=paths),
@@ -92,7 +110,7 @@ class SearchController(QObject):
 
     def search_image(self, image: QImage, label: str) -> None:
         """An image that is not a file (pasted or dropped image data)."""
-        self._start(
+        self._ask(
             _Request(
                 f"Photos like the {label}",
                 lambda: Query(images=[encode_png(image)]),
@@ -103,13 +121,13 @@ class SearchController(QObject):
     def search_region(self, region: QImage) -> None:
         """The part of the query image the user selected; the whole image stays shown."""
         caption = f"Photos like the selected region ({region.width()} x {region.height()})"
-        self._start(_Request(caption, lambda: Query(images=[encode_png(region)]), None))
+        self._ask(_Request(caption, lambda: Query(images=[encode_png(region)]), None))
 
     def find_similar(self, photos: Sequence[Photo]) -> None:
         """Photos already in the library, from their stored descriptors."""
         paths = [p.path for p in photos]
         ids = [p.id for p in photos]
-        self._start(
+        self._ask(
             _Request(
                 f"Photos similar to {_names(paths)}",
                 lambda: Query(photos=ids),
@@ -127,8 +145,28 @@ class SearchController(QObject):
         if self._request is not None:
             self._start(self._request)
 
+    def mark(self, photo_ids: Sequence[int], mark: Mark) -> None:
+        """Mark results good or bad (or neither), then rank the active query again."""
+        ids = {int(i) for i in photo_ids}
+        good = tuple(i for i in self.good if i not in ids)
+        bad = tuple(i for i in self.bad if i not in ids)
+        if mark is Mark.GOOD:
+            good += tuple(sorted(ids))
+        elif mark is Mark.BAD:
+            bad += tuple(sorted(ids))
+        self._set_marks(good, bad)
+
+    def clear_marks(self) -> None:
+        self._set_marks((), ())
+
+    def _set_marks(self, good: tuple[int, ...], bad: tuple[int, ...]) -> None:
+        if self._request is not None and (good, bad) != (self.good, self.bad):
+            self.good, self.bad = good, bad
+            self._start(self._request)
+
     def clear(self) -> None:
         self._request, self.shown_query = None, Query()
+        self.good, self.bad = (), ()
         self._generation += 1
 
     def prepare(self) -> None:
@@ -137,14 +175,23 @@ class SearchController(QObject):
         library = self.library
         self.workers.start(lambda progress, cancel: library.prepare_queries())
 
+    def _ask(self, request: _Request) -> None:
+        """A new query: the marks were the last one's."""
+        self.good, self.bad = (), ()
+        self._start(request)
+
     def _start(self, request: _Request) -> None:
+        reranked = request is self._request
         self._request = request
         self._generation += 1
         generation, top, filters, library = self._generation, self.top, self.filters, self.library
-        self.searching.emit(request.caption)
+        good, bad = self.good, self.bad
+        caption = _marked(request.caption, good, bad)
+        self.searching.emit(caption)
 
         def task(progress, cancel) -> tuple[QueryOutcome, list[QueryImage] | None]:
-            outcome = library.run_query(request.build(), top=top, filters=filters)
+            query = request.build().with_marks(good, bad)
+            outcome = library.run_query(query, top=top, filters=filters)
             return outcome, request.images() if request.images else None
 
         def finished(result: tuple[QueryOutcome, list[QueryImage] | None]) -> None:
@@ -154,7 +201,7 @@ class SearchController(QObject):
             # from now on the query is its vector: filter changes re-rank without embedding
             self._request = _Request(request.caption, lambda: outcome.query, None)
             self.shown_query = outcome.query
-            self.shown.emit(SearchOutcome(request.caption, outcome, images))
+            self.shown.emit(SearchOutcome(caption, outcome, images, reranked))
             self.finished.emit()
 
         def failed(exc: BaseException) -> None:
@@ -163,6 +210,12 @@ class SearchController(QObject):
                 self.finished.emit()
 
         self.workers.start(task, on_finished=finished, on_error=failed)
+
+
+def _marked(caption: str, good: Sequence[int], bad: Sequence[int]) -> str:
+    """The caption, saying how the marks refine the query."""
+    marks = [f"{len(ids)} {word}" for ids, word in ((good, "good"), (bad, "bad")) if ids]
+    return f"{caption}, refined by {' and '.join(marks)}" if marks else caption
 
 
 def _names(paths: Sequence[str]) -> str:

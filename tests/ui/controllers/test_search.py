@@ -7,7 +7,7 @@ import os
 import threading
 
 from desktop.core.search import SearchFilter
-from desktop.ui.controllers.search import SearchController
+from desktop.ui.controllers.search import Mark, SearchController
 from tests.ui.controllers.conftest import record_threads
 
 
@@ -86,3 +86,50 @@ def test_a_failure_is_told_in_words_fit_to_show(qtbot, indexed_library, workers,
     assert "caf\ufffd.jpg" in failed.args[0]  # no lone surrogate reaches a widget
     search.clear()
     assert not search.active and search.shown_query.empty
+
+
+def test_marks_re_rank_the_query_without_embedding_and_belong_to_it(
+    qtbot, indexed_library, photo_folder, workers, monkeypatch
+):
+    session = indexed_library.query_session(indexed_library.serving_model())
+    embeds = record_threads(monkeypatch, session, "embed")
+    search = SearchController(indexed_library, workers)
+    with qtbot.waitSignal(search.shown) as first:
+        search.search_files([photos_of(photo_folder)[0]])
+    order = [r.photo.id for r in first.args[0].outcome.results]
+    far, near = order[-1], order[1]
+
+    with qtbot.waitSignal(search.shown) as marked:
+        search.mark([far], Mark.GOOD)
+    shown = marked.args[0]
+    assert shown.reranked and shown.images is None
+    assert shown.outcome.query.good == (far,) and shown.caption.endswith("refined by 1 good")
+    assert [r.photo.id for r in shown.outcome.results].index(far) < order.index(far)
+    with qtbot.waitSignal(search.shown) as marked:
+        search.mark([near], Mark.BAD)
+    assert (marked.args[0].outcome.query.good, marked.args[0].outcome.query.bad) == (
+        (far,),
+        (near,),
+    )
+    assert marked.args[0].caption.endswith("refined by 1 good and 1 bad")
+    with qtbot.waitSignal(search.shown) as refiltered:
+        search.set_filters(SearchFilter(), top=10)  # the marks stay with the query
+    assert refiltered.args[0].outcome.query.bad == (near,)
+
+    search.mark([near], Mark.BAD)  # already so: nothing to run
+    assert not workers.busy
+    with qtbot.waitSignal(search.shown):
+        search.mark([far], Mark.NONE)
+    assert (search.good, search.bad) == ((), (near,))
+    search.set_filters(SearchFilter(), top=20)
+    with qtbot.waitSignal(search.shown) as cleared:
+        search.clear_marks()
+    assert [r.photo.id for r in cleared.args[0].outcome.results] == order
+    assert len(embeds) == 1
+
+    with qtbot.waitSignal(search.shown):
+        search.mark([far], Mark.GOOD)
+    with qtbot.waitSignal(search.shown) as new:
+        search.search_files([photos_of(photo_folder)[5]])
+    assert not new.args[0].reranked and new.args[0].outcome.query.good == ()
+    assert (search.good, search.bad) == ((), ())
