@@ -111,6 +111,11 @@ def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `finetune`; each one given overrides the configuration file's value."""
     d = FinetuneConfig()  # the defaults the help shows
     parser.add_argument("data_dir", nargs="?", help="labelled folder or benchmark root")
+    parser.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="CSV file of path,label rows: the photos to train on, instead of DATA_DIR",
+    )
     parser.add_argument("--out", type=Path, help="run folder to create")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue this run")
     parser.add_argument("--config", type=Path, help="JSON file of options (below the CLI)")
@@ -191,11 +196,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"{run_dir} holds no run to resume (no {CONFIG_FILE})")
         base = saved_run_config(run_dir)
     else:
-        if not args.out or "data_dir" not in args:
-            raise ValueError("finetune needs DATA_DIR and --out RUN_DIR (or --resume RUN_DIR)")
+        if not args.out:
+            raise ValueError("finetune needs --out RUN_DIR (or --resume RUN_DIR)")
         run_dir = args.out
         base = load_config_file(args.config) if args.config else {}
     config = merge(base, finetune_overrides(args))
+    if not (config.data_dir or config.labels):
+        raise ValueError("finetune needs DATA_DIR or --labels FILE")
     bar = ProgressBar()
     with logging_redirect_tqdm(loggers=[logger]):
         try:

@@ -30,6 +30,7 @@ from trainer.config import CONFIG_FILE, FinetuneConfig, save_config
 from trainer.data.benchmarks import QueryGallery, load_cub, load_inshop, load_sop, protocol_view
 from trainer.data.datasets import TrainViews
 from trainer.data.folder import ImageList, scan_labelled_folder, split_classes
+from trainer.data.manifest import read_labels_manifest
 from trainer.data.transforms import EvalView, recipe_spec
 from trainer.embed import embed_with_net
 from trainer.engine import Trainer, train
@@ -76,19 +77,21 @@ class TrainingData:
 
 def load_training_data(config: FinetuneConfig) -> TrainingData:
     """The train split and the held-out split of the configured dataset."""
-    root = Path(config.data_dir)
-    if config.dataset == "folder":
-        images = scan_labelled_folder(root)
-        for path, reason in images.skipped:
-            logger.warning("skipped %s: %s", path, reason)
-        if config.val_classes > 0:
-            train_set, held_out = split_classes(images, config.val_classes)
-        else:
-            train_set, held_out = images, None
-        return TrainingData(f"folder {root.name}", train_set, held_out, images.skipped)
-    loaders = {"cub": load_cub, "sop": load_sop, "inshop": load_inshop}
-    load = loaders[config.dataset]
-    return TrainingData(config.dataset, load(root, "train"), load(root, "test"))
+    if config.dataset != "folder":
+        root = Path(config.data_dir)
+        load = {"cub": load_cub, "sop": load_sop, "inshop": load_inshop}[config.dataset]
+        return TrainingData(config.dataset, load(root, "train"), load(root, "test"))
+    if config.labels:
+        images, name = read_labels_manifest(config.labels), f"labels {Path(config.labels).name}"
+    else:
+        images, name = scan_labelled_folder(config.data_dir), f"folder {Path(config.data_dir).name}"
+    for path, reason in images.skipped:
+        logger.warning("skipped %s: %s", path, reason)
+    if config.val_classes > 0:
+        train_set, held_out = split_classes(images, config.val_classes)
+    else:
+        train_set, held_out = images, None
+    return TrainingData(name, train_set, held_out, images.skipped)
 
 
 def fit_batch_to_labels(
