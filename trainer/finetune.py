@@ -13,7 +13,6 @@ import dataclasses
 import logging
 import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -37,6 +36,7 @@ from trainer.engine import Trainer, train
 from trainer.evaluate import DEFAULT_KS, evaluate_dataset
 from trainer.export import export_onnx
 from trainer.model import create_descriptor_net
+from trainer.progress import Progress
 from trainer.report import CURVES_FILE, MetricsLog, plot_curves, write_report
 from trainer.sampler import ClassBalancedBatchSampler
 
@@ -45,9 +45,6 @@ logger = logging.getLogger("trainer")
 CHECKPOINT_FILE = "checkpoint.pt"
 MODEL_FILE = "model.onnx"
 EXPORT_CHECK_PHOTOS = 8
-
-Progress = Callable[[int, int, dict[str, float]], None]
-"""Called after every step with (step, total steps, that step's metrics)."""
 
 
 @dataclass
@@ -73,6 +70,11 @@ class TrainingData:
             summary["eval_photos"] = len(self.evaluation)
             summary["eval_classes"] = self.evaluation.num_classes
         return summary
+
+    def held_out_photos(self) -> int:
+        if isinstance(self.evaluation, QueryGallery):
+            return len(self.evaluation.query) + len(self.evaluation.gallery)
+        return len(self.evaluation) if self.evaluation is not None else 0
 
 
 def load_training_data(config: FinetuneConfig) -> TrainingData:
@@ -145,7 +147,7 @@ def finetune(
     device = distributed.resolve_device(config.device)
     world = distributed.init_world(device)
     try:
-        return _finetune(config, run_dir, resume, progress, device, world)
+        return _finetune(config, run_dir, resume, progress or Progress(), device, world)
     finally:
         distributed.close(world)
 
@@ -154,7 +156,7 @@ def _finetune(
     config: FinetuneConfig,
     run_dir: Path,
     resume: bool,
-    progress: Progress | None,
+    progress: Progress,
     device: torch.device,
     world: distributed.World,
 ) -> dict[str, Any]:
@@ -202,8 +204,21 @@ def _finetune(
         metrics = evaluate_dataset(data.evaluation, embed, ks)
         log.append({"kind": "eval", "step": step, **metrics})
         logger.info("step %d: %s", step, _format_metrics(metrics))
+        progress.evaluated(step, metrics)
         return metrics
 
+    if world.is_main:
+        progress.started(
+            {
+                "steps": num_steps,
+                "step": trainer.step,
+                "train_photos": len(data.train),
+                "train_labels": data.train.num_classes,
+                "held_out_photos": data.held_out_photos(),
+                "device": device.type,
+                "run_dir": str(run_dir),
+            }
+        )
     if resume:
         logger.info("resumed %s at step %d of %d", run_dir, trainer.step, num_steps)
     else:
@@ -226,8 +241,8 @@ def _finetune(
         if world.is_main and (step % config.log_every == 0 or step == num_steps):
             log.append({"kind": "train", "step": step, **_mean(window)})
             window.clear()
-        if progress is not None and world.is_main:
-            progress(step, num_steps, metrics)
+        if world.is_main:
+            progress.stepped(step, num_steps, metrics)
         if config.eval_every and step % config.eval_every == 0 and step < num_steps:
             evaluate_now(step)
         due = (config.checkpoint_every and step % config.checkpoint_every == 0) or step == num_steps

@@ -24,6 +24,7 @@ from trainer.data.folder import scan_labelled_folder
 from trainer.data.transforms import EvalView
 from trainer.embed import model_embedder
 from trainer.finetune import finetune, fit_batch_to_labels
+from trainer.progress import Progress
 from trainer.report import MetricsLog
 
 from .conftest import TINY_MODEL, tiny_config
@@ -147,12 +148,13 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(small_labelled,
     )
     finetune(config, tmp_path / "a")
 
-    def interrupt_at_step_5(step, total, metrics):
-        if step == 5:
-            raise KeyboardInterrupt
+    class InterruptAtStep5(Progress):
+        def stepped(self, step, steps, metrics):
+            if step == 5:
+                raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        finetune(config, tmp_path / "b", progress=interrupt_at_step_5)
+        finetune(config, tmp_path / "b", progress=InterruptAtStep5())
     assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["step"] == 4
     weights.unlink()  # a resumed run takes its weights from the checkpoint alone
     assert cli.main(["finetune", "--resume", str(tmp_path / "b")]) == 0
