@@ -7,6 +7,7 @@ import ast
 import dataclasses
 import logging
 import os
+import signal
 import sys
 from functools import partial
 from pathlib import Path
@@ -207,8 +208,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def run_finetune(args: argparse.Namespace, progress: Progress) -> int:
-    """Exit status 0 when the run is complete, 130 when Ctrl-C interrupted it."""
+    """Exit status 0 when the run is complete; 128 + the signal number when SIGINT (130) or
+    SIGTERM (143) stopped it (trainer/stopping.py)."""
     from trainer.finetune import finetune
+    from trainer.stopping import Stopped, StopRequest
 
     if args.resume:
         if args.out or args.config:
@@ -225,12 +228,15 @@ def run_finetune(args: argparse.Namespace, progress: Progress) -> int:
     config = merge(base, finetune_overrides(args))
     if not (config.data_dir or config.labels):
         raise ValueError("finetune needs DATA_DIR or --labels FILE")
+    stop = StopRequest()
     try:
-        with progress:
-            report = finetune(config, run_dir, resume=bool(args.resume), progress=progress)
-    except KeyboardInterrupt:
-        print(f"interrupted: continue with --resume {run_dir}", file=sys.stderr)
-        return 130
+        with stop.handling(), progress:
+            report = finetune(
+                config, run_dir, resume=bool(args.resume), progress=progress, stop=stop
+            )
+    except Stopped as stopped:
+        progress.stopped(run_dir, stopped.step)
+        return 128 + (stop.signum or signal.SIGINT)
     if report:  # else a torchrun rank other than 0
         progress.finished(run_dir, report)
     return 0

@@ -2,9 +2,10 @@
 
 A run folder holds everything about one run: `config.json` (the merged configuration),
 `metrics.jsonl`, `checkpoint.pt` (the whole training state, rewritten atomically every
-`checkpoint_every` steps and at the end), `model.onnx` (for the app, with the training
-summary and metrics in its metadata), `report.json` and `curves.png`. Under torchrun every
-rank trains; rank 0 alone evaluates and writes.
+`checkpoint_every` steps, at the end, and when a stop is requested: trainer/stopping.py),
+`model.onnx` (for the app, with the training summary and metrics in its metadata),
+`report.json` and `curves.png`. Under torchrun every rank trains; rank 0 alone evaluates
+and writes.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from trainer.model import create_descriptor_net
 from trainer.progress import Progress
 from trainer.report import CURVES_FILE, MetricsLog, plot_curves, write_report
 from trainer.sampler import ClassBalancedBatchSampler
+from trainer.stopping import Stopped, StopRequest
 
 logger = logging.getLogger("trainer")
 
@@ -130,24 +132,53 @@ def total_steps(config: FinetuneConfig, train_photos: int) -> int:
     return int(config.iterations or 0)
 
 
+class Checkpoint:
+    """A run's checkpoint.pt, and the step it holds (None: none yet), where a resume starts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.step: int | None = None
+
+    def load(self, device: torch.device) -> dict[str, Any]:
+        state = torch.load(self.path, map_location=device, weights_only=False)
+        self.step = int(state["step"])
+        return state
+
+    def save(self, state: dict[str, Any]) -> None:
+        atomic_write(self.path, partial(torch.save, state))
+        self.step = int(state["step"])
+
+
 def finetune(
     config: FinetuneConfig,
     run_dir: str | os.PathLike,
     *,
     resume: bool = False,
     progress: Progress | None = None,
+    stop: StopRequest | None = None,
 ) -> dict[str, Any]:
-    """Run the whole fine-tuning and return the report (also written to report.json)."""
+    """Run the whole fine-tuning and return the report (also written to report.json).
+
+    `stop` is read after every step: once it is requested, the run writes the checkpoint of
+    the step reached and raises `Stopped`, as it does on any KeyboardInterrupt (then with the
+    last checkpoint written). A resumed run takes its weights from the checkpoint and trains
+    up to `config`'s number of steps, which may differ from the first run's.
+    """
     run_dir = Path(run_dir)
-    checkpoint_path = run_dir / CHECKPOINT_FILE
-    if resume and not checkpoint_path.is_file():
-        raise FileNotFoundError(f"{checkpoint_path} not found: nothing to resume")
-    if not resume and checkpoint_path.exists():
+    checkpoint = Checkpoint(run_dir / CHECKPOINT_FILE)
+    if resume and not checkpoint.path.is_file():
+        raise FileNotFoundError(f"{checkpoint.path} not found: nothing to resume")
+    if not resume and checkpoint.path.exists():
         raise FileExistsError(f"{run_dir} already holds a run: pass --resume or a new --out")
-    device = distributed.resolve_device(config.device)
-    world = distributed.init_world(device)
+    world = distributed.World()
     try:
-        return _finetune(config, run_dir, resume, progress or Progress(), device, world)
+        device = distributed.resolve_device(config.device)
+        world = distributed.init_world(device)
+        resumed = checkpoint.load(device) if resume else None
+        progress, stop = progress or Progress(), stop or StopRequest()
+        return _finetune(config, run_dir, checkpoint, resumed, progress, stop, device, world)
+    except KeyboardInterrupt as exc:
+        raise Stopped(checkpoint.step) from exc
     finally:
         distributed.close(world)
 
@@ -155,20 +186,26 @@ def finetune(
 def _finetune(
     config: FinetuneConfig,
     run_dir: Path,
-    resume: bool,
+    checkpoint: Checkpoint,
+    resumed: dict[str, Any] | None,
     progress: Progress,
+    stop: StopRequest,
     device: torch.device,
     world: distributed.World,
 ) -> dict[str, Any]:
+    resume = resumed is not None
     data = load_training_data(config)
     config = fit_batch_to_labels(config, len(np.unique(data.train.labels)), world.size)
     num_steps = total_steps(config, len(data.train))
     trainer = _build_trainer(config, num_steps, device, world, resume)
     history: dict[str, Any] = {"before": None, "seconds": 0.0}
     if resume:
-        state = torch.load(run_dir / CHECKPOINT_FILE, map_location=device, weights_only=False)
-        trainer.load_state_dict(state)
-        history = state["history"]
+        trainer.load_state_dict(resumed)
+        history = resumed["history"]
+        if trainer.step > num_steps:
+            raise ValueError(
+                f"{run_dir} is at step {trainer.step}, past the {num_steps} steps asked for"
+            )
     sampler = ClassBalancedBatchSampler(
         data.train.labels,
         config.batch_size,
@@ -243,14 +280,18 @@ def _finetune(
             window.clear()
         if world.is_main:
             progress.stepped(step, num_steps, metrics)
-        if config.eval_every and step % config.eval_every == 0 and step < num_steps:
+        evaluation_due = config.eval_every and step % config.eval_every == 0 and step < num_steps
+        if evaluation_due and not stop.requested:
             evaluate_now(step)
-        due = (config.checkpoint_every and step % config.checkpoint_every == 0) or step == num_steps
-        if due and world.is_main:
+        stopping = stop.requested  # read once: a later request waits for the next step
+        periodic = config.checkpoint_every and step % config.checkpoint_every == 0
+        if (periodic or step == num_steps or stopping) and world.is_main:
             state = trainer.state_dict()
             state["history"] = {**history, "seconds": history["seconds"] + session_seconds}
             state["config"] = config.to_dict()
-            atomic_write(run_dir / CHECKPOINT_FILE, partial(torch.save, state))
+            checkpoint.save(state)
+        if stopping:
+            raise KeyboardInterrupt
 
     loader = DataLoader(
         TrainViews(data.train, trainer.net.input_spec()),
@@ -260,7 +301,8 @@ def _finetune(
     )
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    throughput = train(trainer, loader, on_step=on_step)
+    with stop.deferred():
+        throughput = train(trainer, loader, on_step=on_step)
     throughput["peak_memory_bytes"] = (
         torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
     )

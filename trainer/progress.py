@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ class Progress:
 
     def finished(self, run_dir: Path, report: dict[str, Any]) -> None:
         """The run is complete; `report` is report.json's contents."""
+
+    def stopped(self, run_dir: Path, step: int | None) -> None:
+        """The run was interrupted; its checkpoint holds `step` (None: it has none)."""
 
     def failed(self, message: str) -> None:
         """The run failed with `message`."""
@@ -73,6 +77,13 @@ class ProgressBar(Progress):
             if report[when]:
                 print(f"{when:>6}: {format_metrics(report[when])}")
 
+    def stopped(self, run_dir: Path, step: int | None) -> None:
+        if step is None:
+            message = f"interrupted before the first checkpoint: start again with --out {run_dir}"
+        else:
+            message = f"interrupted: continue with --resume {run_dir} (from step {step})"
+        print(message, file=sys.stderr)
+
 
 class JsonLines(Progress):
     """One JSON object per line on stdout, flushed at once, and nothing else there; the
@@ -83,6 +94,7 @@ class JsonLines(Progress):
     - eval: step, metrics (before training at step 0, every --eval-every steps, after)
     - step: step, steps, loss, seconds_left (from the mean step time so far)
     - done: report (report.json's contents)
+    - stopped: step (the checkpoint's, where --resume continues; null: none), run_dir
     - error: message
     """
 
@@ -112,6 +124,9 @@ class JsonLines(Progress):
 
     def finished(self, run_dir: Path, report: dict[str, Any]) -> None:
         self._emit({"event": "done", "report": report})
+
+    def stopped(self, run_dir: Path, step: int | None) -> None:
+        self._emit({"event": "stopped", "step": step, "run_dir": str(run_dir)})
 
     def failed(self, message: str) -> None:
         self._emit({"event": "error", "message": message})
