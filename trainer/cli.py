@@ -7,6 +7,7 @@ import ast
 import dataclasses
 import logging
 import os
+import signal
 import sys
 from functools import partial
 from pathlib import Path
@@ -23,9 +24,12 @@ from trainer.config import (
 )
 from trainer.data.benchmarks import EVAL_DATASETS
 from trainer.model import DEFAULT_ARCH, ModelConfig
+from trainer.progress import JsonLines, Progress, ProgressBar, format_metrics
 
 logger = logging.getLogger("trainer")
 CONFIG_KEYS = {f.name for f in dataclasses.fields(FinetuneConfig)}
+USER_ERRORS = (FileNotFoundError, FileExistsError, ValueError, RuntimeError)
+"""Failures the user can act on: reported by their message alone, without a traceback."""
 
 
 def parse_model_kwargs(items: list[str]) -> dict[str, Any]:
@@ -111,6 +115,11 @@ def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `finetune`; each one given overrides the configuration file's value."""
     d = FinetuneConfig()  # the defaults the help shows
     parser.add_argument("data_dir", nargs="?", help="labelled folder or benchmark root")
+    parser.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="CSV file of path,label rows: the photos to train on, instead of DATA_DIR",
+    )
     parser.add_argument("--out", type=Path, help="run folder to create")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue this run")
     parser.add_argument("--config", type=Path, help="JSON file of options (below the CLI)")
@@ -166,6 +175,12 @@ def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--eval-batch-size", type=int, help=f"({d.eval_batch_size})")
     parser.add_argument("--ks", type=int, nargs="+", help="K of Recall@K (default: per dataset)")
+    parser.add_argument(
+        "--progress",
+        choices=("bar", "json"),
+        help="bar: a progress bar (default); json: one JSON event per line on stdout, "
+        "for a program that runs the trainer",
+    )
 
 
 def finetune_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -179,9 +194,24 @@ def finetune_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from tqdm.contrib.logging import logging_redirect_tqdm
+    """Fine-tune, reporting to `--progress`; a failure is reported there too, then raised."""
+    if not is_main_process():
+        progress = Progress()  # rank 0 reports for all torchrun ranks
+    else:
+        progress = JsonLines() if args.progress == "json" else ProgressBar()
+    try:
+        return run_finetune(args, progress)
+    except Exception as exc:
+        expected = isinstance(exc, USER_ERRORS)
+        progress.failed(str(exc) if expected else f"{type(exc).__name__}: {exc}")
+        raise
 
+
+def run_finetune(args: argparse.Namespace, progress: Progress) -> int:
+    """Exit status 0 when the run is complete; 128 + the signal number when SIGINT (130) or
+    SIGTERM (143) stopped it (trainer/stopping.py)."""
     from trainer.finetune import finetune
+    from trainer.stopping import Stopped, StopRequest
 
     if args.resume:
         if args.out or args.config:
@@ -191,27 +221,24 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"{run_dir} holds no run to resume (no {CONFIG_FILE})")
         base = saved_run_config(run_dir)
     else:
-        if not args.out or "data_dir" not in args:
-            raise ValueError("finetune needs DATA_DIR and --out RUN_DIR (or --resume RUN_DIR)")
+        if not args.out:
+            raise ValueError("finetune needs --out RUN_DIR (or --resume RUN_DIR)")
         run_dir = args.out
         base = load_config_file(args.config) if args.config else {}
     config = merge(base, finetune_overrides(args))
-    bar = ProgressBar()
-    with logging_redirect_tqdm(loggers=[logger]):
-        try:
-            report = finetune(config, run_dir, resume=bool(args.resume), progress=bar)
-        except KeyboardInterrupt:
-            bar.close()
-            print(f"interrupted: continue with --resume {run_dir}", file=sys.stderr)
-            return 130
-        finally:
-            bar.close()
-    if not report:
-        return 0  # a torchrun worker other than rank 0
-    print(f"wrote {run_dir}: model.onnx, report.json, curves.png, metrics.jsonl")
-    for when in ("before", "after"):
-        if report[when]:
-            print(f"{when:>6}: {format_metrics(report[when])}")
+    if not (config.data_dir or config.labels):
+        raise ValueError("finetune needs DATA_DIR or --labels FILE")
+    stop = StopRequest()
+    try:
+        with stop.handling(), progress:
+            report = finetune(
+                config, run_dir, resume=bool(args.resume), progress=progress, stop=stop
+            )
+    except Stopped as stopped:
+        progress.stopped(run_dir, stopped.step)
+        return 128 + (stop.signum or signal.SIGINT)
+    if report:  # else a torchrun rank other than 0
+        progress.finished(run_dir, report)
     return 0
 
 
@@ -243,33 +270,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_metrics(metrics: dict[str, Any]) -> str:
-    """`recall@1 71.2%, ...`: fractions as percentages, counts as they are."""
-    return ", ".join(
-        f"{key} {100 * value:.2f}%" if isinstance(value, float) else f"{key} {value}"
-        for key, value in metrics.items()
-    )
-
-
-class ProgressBar:
-    """The terminal's view of training: steps done, loss, and time left."""
-
-    def __init__(self) -> None:
-        self.bar = None
-
-    def __call__(self, step: int, total: int, metrics: dict[str, float]) -> None:
-        from tqdm import tqdm
-
-        if self.bar is None:
-            self.bar = tqdm(total=total, initial=step - 1, unit="step", dynamic_ncols=True)
-        self.bar.update(1)
-        self.bar.set_postfix(loss=f"{metrics['loss']:.4f}", refresh=False)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="desktop-trainer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
         argument_default=argparse.SUPPRESS,
     )
     add_finetune_arguments(finetune)
-    finetune.set_defaults(func=cmd_finetune, out=None, resume=None, config=None)
+    finetune.set_defaults(func=cmd_finetune, out=None, resume=None, config=None, progress="bar")
 
     evaluate = commands.add_parser("evaluate", help="Recall@K and MAP@R (or mAP) of a model")
     evaluate.add_argument("--model", type=Path, required=True, help=".onnx or checkpoint .pt")
@@ -313,7 +313,12 @@ def configure_logging() -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
-    logger.setLevel(logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING)
+    logger.setLevel(logging.INFO if is_main_process() else logging.WARNING)
+
+
+def is_main_process() -> bool:
+    """Rank 0 under torchrun, and any process that torchrun did not start."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     try:
         return args.func(args)
-    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as exc:
+    except USER_ERRORS as exc:
         print(f"desktop-trainer: error: {exc}", file=sys.stderr)
         return 2
 

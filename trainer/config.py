@@ -32,6 +32,8 @@ class FinetuneConfig:
     """
 
     data_dir: str = ""
+    labels: str | None = None
+    """A labels manifest (trainer/data/manifest.py) to train on instead of `data_dir`."""
     dataset: str = "folder"
     val_classes: float = 0.5
     # model
@@ -73,6 +75,12 @@ class FinetuneConfig:
             raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {DATASETS}")
         if self.schedule not in ("constant", "cosine"):
             raise ValueError(f"unknown schedule {self.schedule!r}; expected constant or cosine")
+        if self.data_dir and self.labels:
+            raise ValueError("give DATA_DIR or --labels FILE, not both")
+        if self.labels and self.dataset != "folder":
+            raise ValueError(
+                f"--labels replaces a labelled folder, not the {self.dataset} benchmark"
+            )
         if self.iterations is not None and self.epochs is not None:
             raise ValueError("give --iterations or --epochs, not both")
         if self.pretrained and self.weights:
@@ -98,8 +106,17 @@ class FinetuneConfig:
         return ModelConfig(self.arch, self.input_size, kwargs)
 
 
-_DEFAULTS = {"iterations": None, "epochs": None, "pretrained": False, "weights": None}
+_DEFAULTS = {
+    "iterations": None,
+    "epochs": None,
+    "pretrained": False,
+    "weights": None,
+    "data_dir": "",
+    "labels": None,
+}
 _ALTERNATIVES = [
+    ("data_dir", "labels"),
+    ("labels", "data_dir"),
     ("iterations", "epochs"),
     ("epochs", "iterations"),
     ("pretrained", "weights"),

@@ -2,9 +2,10 @@
 
 A run folder holds everything about one run: `config.json` (the merged configuration),
 `metrics.jsonl`, `checkpoint.pt` (the whole training state, rewritten atomically every
-`checkpoint_every` steps and at the end), `model.onnx` (for the app, with the training
-summary and metrics in its metadata), `report.json` and `curves.png`. Under torchrun every
-rank trains; rank 0 alone evaluates and writes.
+`checkpoint_every` steps, at the end, and when a stop is requested: trainer/stopping.py),
+`model.onnx` (for the app, with the training summary and metrics in its metadata),
+`report.json` and `curves.png`. Under torchrun every rank trains; rank 0 alone evaluates
+and writes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import dataclasses
 import logging
 import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -30,23 +30,23 @@ from trainer.config import CONFIG_FILE, FinetuneConfig, save_config
 from trainer.data.benchmarks import QueryGallery, load_cub, load_inshop, load_sop, protocol_view
 from trainer.data.datasets import TrainViews
 from trainer.data.folder import ImageList, scan_labelled_folder, split_classes
+from trainer.data.manifest import read_labels_manifest
 from trainer.data.transforms import EvalView, recipe_spec
 from trainer.embed import embed_with_net
 from trainer.engine import Trainer, train
 from trainer.evaluate import DEFAULT_KS, evaluate_dataset
 from trainer.export import export_onnx
 from trainer.model import create_descriptor_net
+from trainer.progress import Progress
 from trainer.report import CURVES_FILE, MetricsLog, plot_curves, write_report
 from trainer.sampler import ClassBalancedBatchSampler
+from trainer.stopping import Stopped, StopRequest
 
 logger = logging.getLogger("trainer")
 
 CHECKPOINT_FILE = "checkpoint.pt"
 MODEL_FILE = "model.onnx"
 EXPORT_CHECK_PHOTOS = 8
-
-Progress = Callable[[int, int, dict[str, float]], None]
-"""Called after every step with (step, total steps, that step's metrics)."""
 
 
 @dataclass
@@ -73,22 +73,29 @@ class TrainingData:
             summary["eval_classes"] = self.evaluation.num_classes
         return summary
 
+    def held_out_photos(self) -> int:
+        if isinstance(self.evaluation, QueryGallery):
+            return len(self.evaluation.query) + len(self.evaluation.gallery)
+        return len(self.evaluation) if self.evaluation is not None else 0
+
 
 def load_training_data(config: FinetuneConfig) -> TrainingData:
     """The train split and the held-out split of the configured dataset."""
-    root = Path(config.data_dir)
-    if config.dataset == "folder":
-        images = scan_labelled_folder(root)
-        for path, reason in images.skipped:
-            logger.warning("skipped %s: %s", path, reason)
-        if config.val_classes > 0:
-            train_set, held_out = split_classes(images, config.val_classes)
-        else:
-            train_set, held_out = images, None
-        return TrainingData(f"folder {root.name}", train_set, held_out, images.skipped)
-    loaders = {"cub": load_cub, "sop": load_sop, "inshop": load_inshop}
-    load = loaders[config.dataset]
-    return TrainingData(config.dataset, load(root, "train"), load(root, "test"))
+    if config.dataset != "folder":
+        root = Path(config.data_dir)
+        load = {"cub": load_cub, "sop": load_sop, "inshop": load_inshop}[config.dataset]
+        return TrainingData(config.dataset, load(root, "train"), load(root, "test"))
+    if config.labels:
+        images, name = read_labels_manifest(config.labels), f"labels {Path(config.labels).name}"
+    else:
+        images, name = scan_labelled_folder(config.data_dir), f"folder {Path(config.data_dir).name}"
+    for path, reason in images.skipped:
+        logger.warning("skipped %s: %s", path, reason)
+    if config.val_classes > 0:
+        train_set, held_out = split_classes(images, config.val_classes)
+    else:
+        train_set, held_out = images, None
+    return TrainingData(name, train_set, held_out, images.skipped)
 
 
 def fit_batch_to_labels(
@@ -125,24 +132,53 @@ def total_steps(config: FinetuneConfig, train_photos: int) -> int:
     return int(config.iterations or 0)
 
 
+class Checkpoint:
+    """A run's checkpoint.pt, and the step it holds (None: none yet), where a resume starts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.step: int | None = None
+
+    def load(self, device: torch.device) -> dict[str, Any]:
+        state = torch.load(self.path, map_location=device, weights_only=False)
+        self.step = int(state["step"])
+        return state
+
+    def save(self, state: dict[str, Any]) -> None:
+        atomic_write(self.path, partial(torch.save, state))
+        self.step = int(state["step"])
+
+
 def finetune(
     config: FinetuneConfig,
     run_dir: str | os.PathLike,
     *,
     resume: bool = False,
     progress: Progress | None = None,
+    stop: StopRequest | None = None,
 ) -> dict[str, Any]:
-    """Run the whole fine-tuning and return the report (also written to report.json)."""
+    """Run the whole fine-tuning and return the report (also written to report.json).
+
+    `stop` is read after every step: once it is requested, the run writes the checkpoint of
+    the step reached and raises `Stopped`, as it does on any KeyboardInterrupt (then with the
+    last checkpoint written). A resumed run takes its weights from the checkpoint and trains
+    up to `config`'s number of steps, which may differ from the first run's.
+    """
     run_dir = Path(run_dir)
-    checkpoint_path = run_dir / CHECKPOINT_FILE
-    if resume and not checkpoint_path.is_file():
-        raise FileNotFoundError(f"{checkpoint_path} not found: nothing to resume")
-    if not resume and checkpoint_path.exists():
+    checkpoint = Checkpoint(run_dir / CHECKPOINT_FILE)
+    if resume and not checkpoint.path.is_file():
+        raise FileNotFoundError(f"{checkpoint.path} not found: nothing to resume")
+    if not resume and checkpoint.path.exists():
         raise FileExistsError(f"{run_dir} already holds a run: pass --resume or a new --out")
-    device = distributed.resolve_device(config.device)
-    world = distributed.init_world(device)
+    world = distributed.World()
     try:
-        return _finetune(config, run_dir, resume, progress, device, world)
+        device = distributed.resolve_device(config.device)
+        world = distributed.init_world(device)
+        resumed = checkpoint.load(device) if resume else None
+        progress, stop = progress or Progress(), stop or StopRequest()
+        return _finetune(config, run_dir, checkpoint, resumed, progress, stop, device, world)
+    except KeyboardInterrupt as exc:
+        raise Stopped(checkpoint.step) from exc
     finally:
         distributed.close(world)
 
@@ -150,20 +186,26 @@ def finetune(
 def _finetune(
     config: FinetuneConfig,
     run_dir: Path,
-    resume: bool,
-    progress: Progress | None,
+    checkpoint: Checkpoint,
+    resumed: dict[str, Any] | None,
+    progress: Progress,
+    stop: StopRequest,
     device: torch.device,
     world: distributed.World,
 ) -> dict[str, Any]:
+    resume = resumed is not None
     data = load_training_data(config)
     config = fit_batch_to_labels(config, len(np.unique(data.train.labels)), world.size)
     num_steps = total_steps(config, len(data.train))
     trainer = _build_trainer(config, num_steps, device, world, resume)
     history: dict[str, Any] = {"before": None, "seconds": 0.0}
     if resume:
-        state = torch.load(run_dir / CHECKPOINT_FILE, map_location=device, weights_only=False)
-        trainer.load_state_dict(state)
-        history = state["history"]
+        trainer.load_state_dict(resumed)
+        history = resumed["history"]
+        if trainer.step > num_steps:
+            raise ValueError(
+                f"{run_dir} is at step {trainer.step}, past the {num_steps} steps asked for"
+            )
     sampler = ClassBalancedBatchSampler(
         data.train.labels,
         config.batch_size,
@@ -199,8 +241,21 @@ def _finetune(
         metrics = evaluate_dataset(data.evaluation, embed, ks)
         log.append({"kind": "eval", "step": step, **metrics})
         logger.info("step %d: %s", step, _format_metrics(metrics))
+        progress.evaluated(step, metrics)
         return metrics
 
+    if world.is_main:
+        progress.started(
+            {
+                "steps": num_steps,
+                "step": trainer.step,
+                "train_photos": len(data.train),
+                "train_labels": data.train.num_classes,
+                "held_out_photos": data.held_out_photos(),
+                "device": device.type,
+                "run_dir": str(run_dir),
+            }
+        )
     if resume:
         logger.info("resumed %s at step %d of %d", run_dir, trainer.step, num_steps)
     else:
@@ -223,16 +278,20 @@ def _finetune(
         if world.is_main and (step % config.log_every == 0 or step == num_steps):
             log.append({"kind": "train", "step": step, **_mean(window)})
             window.clear()
-        if progress is not None and world.is_main:
-            progress(step, num_steps, metrics)
-        if config.eval_every and step % config.eval_every == 0 and step < num_steps:
+        if world.is_main:
+            progress.stepped(step, num_steps, metrics)
+        evaluation_due = config.eval_every and step % config.eval_every == 0 and step < num_steps
+        if evaluation_due and not stop.requested:
             evaluate_now(step)
-        due = (config.checkpoint_every and step % config.checkpoint_every == 0) or step == num_steps
-        if due and world.is_main:
+        stopping = stop.requested  # read once: a later request waits for the next step
+        periodic = config.checkpoint_every and step % config.checkpoint_every == 0
+        if (periodic or step == num_steps or stopping) and world.is_main:
             state = trainer.state_dict()
             state["history"] = {**history, "seconds": history["seconds"] + session_seconds}
             state["config"] = config.to_dict()
-            atomic_write(run_dir / CHECKPOINT_FILE, partial(torch.save, state))
+            checkpoint.save(state)
+        if stopping:
+            raise KeyboardInterrupt
 
     loader = DataLoader(
         TrainViews(data.train, trainer.net.input_spec()),
@@ -242,7 +301,8 @@ def _finetune(
     )
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    throughput = train(trainer, loader, on_step=on_step)
+    with stop.deferred():
+        throughput = train(trainer, loader, on_step=on_step)
     throughput["peak_memory_bytes"] = (
         torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
     )

@@ -1,7 +1,9 @@
-"""Trainer fixtures: a tiny exported ViT, labelled folders, tiny configurations, image writers."""
+"""Trainer fixtures: a tiny exported ViT, labelled folders, tiny configurations, image and
+labels-manifest writers."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,20 @@ def write_photo(path: Path, size: tuple[int, int] = (40, 30), seed: int = 0) -> 
     pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), np.uint8)
     Image.fromarray(pixels).save(path)
     return path
+
+
+def write_manifest(path: Path, rows: list[tuple[Path | str, str]]) -> Path:
+    """A labels manifest of (photo, label) rows, quoted by the csv module as the app writes it."""
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["path", "label"])
+        writer.writerows((str(photo), label) for photo, label in rows)
+    return path
+
+
+def folder_rows(root: Path) -> list[tuple[Path, str]]:
+    """(photo, label) of every photo of a labelled folder, the label being its sub-folder."""
+    return [(photo, photo.parent.name) for photo in sorted(root.glob("*/*.jpg"))]
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,17 @@ def test_only_the_options_given_on_the_command_line_override():
     assert given == {"data_dir": "data", "lr": 1e-4, "model_kwargs": {"depth": 2}, "amp": False}
 
 
+def test_a_labels_manifest_replaces_the_data_folder():
+    assert cli_overrides("--labels", "labels.csv", "--out", "run") == {"labels": "labels.csv"}
+    config = merge({"data_dir": "photos"}, cli_overrides("--labels", "labels.csv"))
+    assert (config.labels, config.data_dir) == ("labels.csv", "")  # as the run records it
+    assert merge({"labels": "labels.csv"}, {"data_dir": "photos"}).labels is None
+    with pytest.raises(ValueError, match="give DATA_DIR or --labels FILE, not both"):
+        FinetuneConfig(data_dir="photos", labels="labels.csv")
+    with pytest.raises(ValueError, match="replaces a labelled folder, not the cub benchmark"):
+        FinetuneConfig(labels="labels.csv", dataset="cub")
+
+
 def test_layers_merge_in_order_and_the_result_round_trips(tmp_path):
     path = tmp_path / "user.json"
     path.write_text(json.dumps({"lr": 1e-4, "xbm": 4096, "arch": "deit_base_patch16_224"}))

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import shutil
+import signal
 
 import numpy as np
 import pytest
@@ -24,7 +25,9 @@ from trainer.data.folder import scan_labelled_folder
 from trainer.data.transforms import EvalView
 from trainer.embed import model_embedder
 from trainer.finetune import finetune, fit_batch_to_labels
+from trainer.progress import Progress
 from trainer.report import MetricsLog
+from trainer.stopping import Stopped, StopRequest
 
 from .conftest import TINY_MODEL, tiny_config
 
@@ -147,14 +150,27 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(small_labelled,
     )
     finetune(config, tmp_path / "a")
 
-    def interrupt_at_step_5(step, total, metrics):
-        if step == 5:
-            raise KeyboardInterrupt
+    class CtrlCAtStep3(Progress):  # an interrupt that no stop handler defers
+        def stepped(self, step, steps, metrics):
+            if step == 3:
+                raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        finetune(config, tmp_path / "b", progress=interrupt_at_step_5)
-    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["step"] == 4
+    with pytest.raises(Stopped) as stopped:
+        finetune(config, tmp_path / "b", progress=CtrlCAtStep3())
+    assert stopped.value.step == 2  # the last periodic checkpoint
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["step"] == 2
     weights.unlink()  # a resumed run takes its weights from the checkpoint alone
+    stop = StopRequest()
+
+    class StopAtStep5(Progress):  # as the command line's SIGTERM handler does mid-step
+        def stepped(self, step, steps, metrics):
+            if step == 5:
+                stop.request(signal.SIGTERM)
+
+    with pytest.raises(Stopped) as stopped:
+        finetune(config, tmp_path / "b", resume=True, progress=StopAtStep5(), stop=stop)
+    assert stopped.value.step == 5  # the step reached, not the periodic checkpoint of step 4
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["step"] == 5
     assert cli.main(["finetune", "--resume", str(tmp_path / "b")]) == 0
 
     a, b = (torch.load(tmp_path / run / "checkpoint.pt", weights_only=False) for run in "ab")

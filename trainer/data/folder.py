@@ -68,7 +68,7 @@ def scan_labelled_folder(
     if not root.is_dir():
         raise FileNotFoundError(f"data folder not found: {root}")
     extensions = supported_extensions()
-    skipped: list[tuple[Path, str]] = [
+    loose = [
         (path, "not inside a label folder")
         for path in sorted(root.iterdir())
         if path.is_file() and _is_photo(path, extensions)
@@ -76,20 +76,34 @@ def scan_labelled_folder(
     candidates: list[tuple[Path, str]] = []
     for label_dir in sorted(p for p in root.iterdir() if p.is_dir() and not _hidden(p)):
         candidates.extend((path, label_dir.name) for path in _photos_below(label_dir, extensions))
+    images = readable_images(candidates, check=check, threads=threads)
+    if not images.class_names:
+        raise ValueError(f"{root} has no label sub-folders with readable photos")
+    images.skipped[:0] = loose
+    return images
+
+
+def readable_images(
+    candidates: list[tuple[Path, str]], *, check: bool = True, threads: int = 8
+) -> ImageList:
+    """The (path, label) `candidates` that decode, in the order given, with labels numbered in
+    sorted name order; with `check`, the others are listed in `skipped` with the reason.
+
+    Shared by the folder scan and the labels manifest, so both skip the same photos for the
+    same reasons.
+    """
     if check:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             problems = list(pool.map(_check_readable, [path for path, _ in candidates]))
     else:
         problems = [None] * len(candidates)
-    readable = []
+    readable, skipped = [], []
     for (path, label), problem in zip(candidates, problems, strict=True):
         if problem is None:
             readable.append((path, label))
         else:
             skipped.append((path, problem))
     class_names = sorted({label for _, label in readable})
-    if not class_names:
-        raise ValueError(f"{root} has no label sub-folders with readable photos")
     index = {name: i for i, name in enumerate(class_names)}
     return ImageList(
         paths=[path for path, _ in readable],
