@@ -116,6 +116,7 @@ def test_marks_re_rank_the_query_without_embedding_and_belong_to_it(
         search.set_filters(SearchFilter(), top=10)  # the marks stay with the query
     assert refiltered.args[0].outcome.query.bad == (near,)
 
+    qtbot.waitUntil(lambda: not workers.busy)  # a worker is let go just after its result
     search.mark([near], Mark.BAD)  # already so: nothing to run
     assert not workers.busy
     with qtbot.waitSignal(search.shown):
