@@ -62,6 +62,11 @@ ACTIONS = (
     ),
     ActionSpec("models", "&Models…", "&Library", toolbar=True, separator_before=True),
     ActionSpec("settings", "&Settings…", "&Library"),
+    ActionSpec(
+        "train", "&Train on my labels…", "&Tools",
+        tip="Fine-tune a model on your labelled photos, measure it, and use it",
+        enabled=lambda state: state.has_model and state.writable,
+    ),
 )  # fmt: skip
 
 
