@@ -31,8 +31,8 @@ class ComparisonDialog(QDialog):
         self.resize(980, 2 * thumbnails.size + 200)
         self.caption = QLabel(self)
         self.caption.setWordWrap(True)
-        self.layout_ = QVBoxLayout(self)
-        self.layout_.addWidget(self.caption)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.caption)
         self._items: dict[str, list[QListWidgetItem]] = {}
         """The items showing each photo, to set its thumbnail when it is ready (paths stay
         out of item data: a QString drops the lone surrogates of a non-UTF-8 name)."""
@@ -47,13 +47,13 @@ class ComparisonDialog(QDialog):
             row.setMovement(QListView.Movement.Static)
             row.setIconSize(QSize(thumbnails.size, thumbnails.size))
             row.setFixedHeight(thumbnails.size + 48)
-            self.layout_.addWidget(title)
-            self.layout_.addWidget(row)
+            layout.addWidget(title)
+            layout.addWidget(row)
             self.titles.append(title)
             self.rows.append(row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
-        self.layout_.addWidget(buttons)
+        layout.addWidget(buttons)
         thumbnails.ready.connect(self._thumbnail_ready)
 
     def show_comparison(
