@@ -71,6 +71,11 @@ ACTIONS = (
         tip="Label the library's photos by folder: one sub-folder per label",
         enabled=lambda state: state.writable,
     ),
+    ActionSpec(
+        "train", "&Train on my labels…", "La&bels", separator_before=True,
+        tip="Fine-tune a model on your labelled photos, measure it, and use it",
+        enabled=lambda state: state.has_model and state.writable,
+    ),
 )  # fmt: skip
 
 

@@ -40,6 +40,7 @@ class LabelsPage(QSplitter):
     remove_requested = Signal(int, object)
     """Take photos (list of ids) out of the label (its id)."""
     import_requested = Signal()
+    train_requested = Signal()
 
     def __init__(
         self, thumbnails: ThumbnailProvider, thumbnail_size: int, parent: QWidget | None = None
@@ -56,6 +57,9 @@ class LabelsPage(QSplitter):
         self.rename_button.clicked.connect(self._rename)
         self.delete_button.clicked.connect(self._delete)
         self.import_button.clicked.connect(self.import_requested)
+        self.train_button = QPushButton("Train on my labels…", self)
+        self.train_button.setToolTip("Fine-tune a model on these labels, measure it, use it")
+        self.train_button.clicked.connect(self.train_requested)
         buttons = QHBoxLayout()
         for button in (self.new_button, self.rename_button, self.delete_button):
             buttons.addWidget(button)
@@ -65,6 +69,7 @@ class LabelsPage(QSplitter):
         column.addWidget(self.list, 1)
         column.addLayout(buttons)
         column.addWidget(self.import_button)
+        column.addWidget(self.train_button)
 
         self.model = ResultsModel(thumbnails, self)
         self.grid = PhotoGrid(thumbnail_size, self)

@@ -26,6 +26,7 @@ from desktop.ui.controllers.labels import LabelsController
 from desktop.ui.controllers.models import ModelsController
 from desktop.ui.controllers.search import SearchController, SearchOutcome
 from desktop.ui.controllers.status import StatusController
+from desktop.ui.controllers.training import TrainingController
 from desktop.ui.drop_content import DropContent, drop_content
 from desktop.ui.duplicates_dialog import DuplicatesDialog
 from desktop.ui.file_dialogs import (
@@ -45,10 +46,13 @@ from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.skipped_dialog import SkippedDialog
 from desktop.ui.status_bar import StatusBar
 from desktop.ui.thumbnails import ThumbnailProvider
+from desktop.ui.training_dialog import TrainingDialog
 from desktop.ui.workers import WorkerPool
 
 CLOSE_WAIT_MS = 50
 """How long closing waits for cancelled work (the app waits for the rest, window gone)."""
+TRAINING_SAVE_WAIT_MS = 30000
+"""How long closing waits for a stopped training to save where it is."""
 
 
 class MainWindow(QMainWindow):
@@ -64,6 +68,8 @@ class MainWindow(QMainWindow):
         self.models = ModelsController(library, self.workers, parent=self)
         self.status = StatusController(library, self.workers, self)
         self.labels = LabelsController(library, self.workers, self)
+        self.training = TrainingController(library, self.workers, self.models.catalog, self)
+        self._training_dialog: TrainingDialog | None = None
         self.browser = LibraryBrowserModel(library, self.workers, self.thumbnails, self)
         self._index_on_start = index_on_start
         self._starting = True  # until the first status arrives
@@ -100,6 +106,7 @@ class MainWindow(QMainWindow):
             "settings": self.show_settings,
             "label_selection": self.label_selection,
             "import_labels": lambda: self.labels.import_folder(choose_labelled_folder(self)),
+            "train": self.show_training,
         }
 
     def _connect(self) -> None:
@@ -140,6 +147,9 @@ class MainWindow(QMainWindow):
         page.delete_requested.connect(labels.delete)
         page.remove_requested.connect(labels.remove_photos)
         page.import_requested.connect(self.commands["import_labels"].trigger)
+        page.train_requested.connect(self.commands["train"].trigger)
+        self.commands["train"].enabledChanged.connect(page.train_button.setEnabled)
+        page.train_button.setEnabled(self.commands["train"].isEnabled())
         labels.labels_changed.connect(self._labels_changed)
         labels.photos_loaded.connect(self._label_photos_loaded)
         labels.names_loaded.connect(self.search_page.show_label_names)
@@ -310,10 +320,24 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.search_page.apply_thumbnail_size(self.settings.thumbnail_size)
 
+    def show_training(self) -> None:
+        """One training dialog per window: closing it hides it, so a stopped run can be
+        resumed when it opens again."""
+        if self._training_dialog is None:
+            self._training_dialog = TrainingDialog(
+                self.training, self.models, self.search, self.thumbnails, self
+            )
+        self._training_dialog.present()
+
     # shutdown ------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:
-        """Close at once: cancel the work and wait only briefly for it."""
+        """Close at once: cancel the work and wait only briefly for it; a training run (the
+        dialog asks first) gets time to save where it is."""
+        if self._training_dialog is not None and not self._training_dialog.close():
+            event.ignore()
+            return
+        self.training.shutdown(TRAINING_SAVE_WAIT_MS)
         self.workers.cancel_all()
         self.workers.wait(CLOSE_WAIT_MS)
         self.settings.sync()
