@@ -135,7 +135,13 @@ def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     length.add_argument("--iterations", type=int, help=f"training steps ({d.iterations})")
     length.add_argument("--epochs", type=int, help="passes over the training photos")
     parser.add_argument("--batch-size", type=int, help=f"global batch ({d.batch_size})")
-    parser.add_argument("--m", type=int, help=f"photos per label in a batch ({d.m})")
+    parser.add_argument(  # torchrun takes a bare --m for its own options: give the long one
+        "--photos-per-label",
+        "--m",
+        dest="m",
+        type=int,
+        help=f"photos per label in a batch, m ({d.m})",
+    )
     parser.add_argument(
         "--drop-path", type=float, metavar="P", help=f"stochastic depth rate ({d.drop_path:g})"
     )

@@ -94,3 +94,18 @@ def test_a_run_saved_before_drop_path_resumes_with_the_drop_path_it_had(tmp_path
     (tmp_path / "new").mkdir()
     save_config(FinetuneConfig(drop_path=0.3), tmp_path / "new")
     assert merge(saved_run_config(tmp_path / "new")).drop_path == 0.3
+
+
+def test_photos_per_label_passes_through_torchrun_where_a_bare_m_cannot():
+    """torchrun parses the options of the script it launches for its own abbreviations:
+    `--m` is ambiguous there, `--photos-per-label` reaches finetune."""
+    from torch.distributed.run import get_args_parser
+
+    torchrun = get_args_parser()
+    launched = ["--nproc_per_node", "2", "-m", "trainer.cli", "finetune", "data"]
+    args = torchrun.parse_args([*launched, "--photos-per-label", "4", "--out", "run"])
+    assert args.training_script_args[-4:] == ["--photos-per-label", "4", "--out", "run"]
+    assert cli_overrides(*args.training_script_args[1:])["m"] == 4
+    with pytest.raises(SystemExit):
+        torchrun.parse_args([*launched, "--m", "4"])
+    assert cli_overrides("data", "--m", "3")["m"] == 3  # alone, the short name still works
