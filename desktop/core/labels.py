@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,12 @@ MIN_TRAINING_PHOTOS = 4
 the model needs a photo to find for each query."""
 
 MANIFEST_HEADER = ("path", "label")
+
+
+def held_out_labels(share: float, labels: int) -> int:
+    """How many of `labels` labels a held-out `share` sets aside: the trainer's class split
+    and the window's training plan both count with this, so the plan says what training does."""
+    return round(share * labels)
 
 
 def labelled_files(root: str | os.PathLike) -> dict[str, list[str]]:
@@ -61,10 +68,7 @@ class TrainingSet:
     """Photos left out for carrying several of the labels trained on."""
 
     def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for _, label in self.rows:
-            counts[label] = counts.get(label, 0) + 1
-        return counts
+        return dict(Counter(label for _, label in self.rows))
 
     def write_manifest(self, path: str | os.PathLike) -> Path:
         """The CSV `desktop-trainer finetune --labels` reads: a `path,label` header, then
@@ -88,9 +92,7 @@ def training_set(labelled: Iterable[tuple[str, str, str]]) -> TrainingSet:
         path_of[key] = path
     ambiguous = sorted(path_of[key] for key, names in labels_of.items() if len(names) > 1)
     single = [(path_of[key], names[0]) for key, names in labels_of.items() if len(names) == 1]
-    counts: dict[str, int] = {}
-    for _, label in single:
-        counts[label] = counts.get(label, 0) + 1
+    counts = Counter(label for _, label in single)
     too_few = {label: n for label, n in counts.items() if n < MIN_TRAINING_PHOTOS}
     rows = sorted(
         ((path, label) for path, label in single if label not in too_few),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from desktop.core import model_contract as contract
 from desktop.core.catalog import ModelRecord
-from desktop.core.labels import TrainingSet
+from desktop.core.labels import TrainingSet, held_out_labels
 from desktop.core.model_catalog import CatalogModel, ModelCatalog
 from desktop.core.model_download import cached_weights
 from desktop.core.model_provisioning import catalog_key
@@ -92,7 +92,7 @@ class TrainingPlan:
     def held_out(self, share: float) -> int:
         """Labels held out to measure on at this share, as the trainer splits them; 0 when
         too few would be left on either side to measure (all labels are trained on then)."""
-        held = round(share * self.labels)
+        held = held_out_labels(share, self.labels)
         if held < MIN_MEASURED_LABELS or self.labels - held < MIN_TRAINED_LABELS:
             return 0
         return held

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.images import ImageLoadError, open_image
+from desktop.core.labels import held_out_labels
 from desktop.core.scanner import supported_extensions
 
 CHECK_DRAFT_SIZE = 64
@@ -118,7 +119,7 @@ def split_classes(images: ImageList, val_fraction: float) -> tuple[ImageList, Im
     (in sorted order) are held out of training; the others are trained on."""
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"the held-out share of labels must be in (0, 1), got {val_fraction}")
-    num_val = round(val_fraction * images.num_classes)
+    num_val = held_out_labels(val_fraction, images.num_classes)
     if num_val < 1 or num_val > images.num_classes - 1:
         raise ValueError(
             f"holding out {val_fraction:.0%} of {images.num_classes} labels leaves "
