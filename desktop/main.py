@@ -6,7 +6,7 @@ import argparse
 import io
 import sys
 
-from desktop import APP_NAME, __version__
+from desktop import APP_NAME, __version__, self_test
 from desktop.cli import commands
 
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_provider_option(gui)
     gui.set_defaults(func=run_gui)
     commands.register(subcommands)
+    self_test.register(subcommands)
     return parser
 
 
