@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APP_VENV := .venv-app
 
-.PHONY: run test test-app lint bench gpu-check clean
+.PHONY: run test test-app lint bench gpu-check package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +31,18 @@ test: lint
 
 $(APP_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(APP_VENV)
-	$(APP_VENV)/bin/pip install -e ".[test]"
+	$(APP_VENV)/bin/pip install -e ".[test,package]"
 	touch $@
 
 test-app: $(APP_VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(APP_VENV)/bin/pytest tests/core tests/cli tests/ui tests/test_import_rules.py tests/test_text.py
+
+# The installable bundle (PyInstaller) and its archive, built in the app's venv, which has
+# no torch: see packaging/README.md.
+DIST ?= dist
+PACKAGE_WORK ?= build/package
+package: $(APP_VENV)/.installed
+	$(APP_VENV)/bin/python packaging/build.py --dist $(DIST) --work $(PACKAGE_WORK)
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/index_throughput.py
