@@ -182,13 +182,14 @@ class Failure:
 # --- shared libraries ---------------------------------------------------------------------
 
 
-def parse_ldd(stdout: str, stderr: str = "") -> list[MissingLibrary]:
+def parse_ldd(output: str) -> list[MissingLibrary]:
     """The libraries `ldd` could not load: its "=> not found" lines (the plugin's own needs
-    and its libraries' needs), and the loader's error when a library is found but broken."""
-    missing = [MissingLibrary(soname) for soname in _NOT_FOUND.findall(stdout)]
-    for path, reason in _LOADER_ERROR.findall(stderr):
+    and its libraries' needs), and the loader's error when a library is found but broken
+    (glibc's ldd prints that on stdout, not stderr: `output` is both)."""
+    missing = [MissingLibrary(soname) for soname in _NOT_FOUND.findall(output)]
+    for path, reason in _LOADER_ERROR.findall(output):
         missing.append(MissingLibrary(Path(path).name, f"{path}: {reason.strip()}"))
-    for soname, reason in _MUSL_ERROR.findall(stderr):  # musl's ldd
+    for soname, reason in _MUSL_ERROR.findall(output):  # musl's ldd
         not_found = reason.startswith("No such file")
         missing.append(MissingLibrary(Path(soname).name, "" if not_found else reason))
     return _unique(missing)
@@ -223,7 +224,7 @@ def missing_libraries(plugin: Path) -> tuple[list[MissingLibrary], str]:
         except (OSError, subprocess.SubprocessError):
             pass
         else:
-            missing = parse_ldd(result.stdout, result.stderr)
+            missing = parse_ldd(result.stdout + result.stderr)
             if missing or result.returncode == 0:
                 return missing, ""
     try:
