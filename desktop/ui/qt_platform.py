@@ -101,7 +101,7 @@ PACKAGES: dict[str, tuple[str, str]] = {
 }
 
 WINDOW_LIBRARIES = (
-    # What the window needs installed (the README's install lines): the libraries that the
+    # What the window needs installed (the README's install commands): the libraries that the
     # xcb plugin, its GL integrations, Qt6Gui, Qt6Widgets and Qt6DBus name themselves (their
     # own dependencies come with them), less libstdc++, libgcc_s, zlib and zstd, which the
     # package managers themselves need.
@@ -247,15 +247,6 @@ def packages_for(missing: Iterable[MissingLibrary]) -> tuple[list[str], list[str
         elif library.soname not in unknown:
             unknown.append(library.soname)
     return debian, fedora, unknown
-
-
-def install_lines(sonames: Iterable[str]) -> list[str]:
-    """The apt and dnf command lines that install `sonames`."""
-    debian, fedora, _ = packages_for(MissingLibrary(soname) for soname in sonames)
-    return [
-        f"Debian/Ubuntu: sudo apt install {' '.join(debian)}",
-        f"Fedora:        sudo dnf install {' '.join(fedora)}",
-    ]
 
 
 # --- platform plugins ---------------------------------------------------------------------

@@ -22,6 +22,7 @@ from desktop.ui.qt_platform import (
     BUNDLED_PREFIXES,
     EXIT_NO_WINDOW,
     PACKAGES,
+    WINDOW_LIBRARIES,
     Attempt,
     Failure,
     MissingLibrary,
@@ -332,3 +333,11 @@ def test_the_table_covers_every_library_the_xcb_plugin_and_qt_gui_load():
     }
     assert len(system) > 30
     assert system - set(PACKAGES) == set()
+
+
+def test_the_readme_installs_what_the_window_needs():
+    readme = (REPO_ROOT / "README.md").read_text().replace("\\\n", " ")
+    debian, fedora, _ = packages_for(MissingLibrary(soname) for soname in WINDOW_LIBRARIES)
+    for command, packages in (("sudo apt install", debian), ("sudo dnf install", fedora)):
+        [line] = [line for line in readme.splitlines() if line.startswith(command)]
+        assert line.split()[3:] == packages
