@@ -447,7 +447,7 @@ class _Guard:
             return
         if (context.category or "").startswith("qt.qpa."):
             self.qpa_lines.append(qFormatLogMessage(mode, context, message))
-            if self.previous is None:  # another handler gets them at once: no context later
+            if self.previous is None:  # held; another handler gets them at once, with context
                 self.held.append(self.qpa_lines[-1])
                 return
         self.pass_on(mode, context, message)
