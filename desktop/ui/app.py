@@ -25,6 +25,7 @@ from desktop.core.descriptor_model import ProviderError, provider_candidates
 from desktop.core.library import Library
 from desktop.core.paths import HOME_ENV, AppPaths, app_paths
 from desktop.ui.main_window import MainWindow
+from desktop.ui.qt_platform import platform_guard
 from desktop.ui.settings import Settings
 from desktop.ui.stall_watch import StallWatch
 
@@ -56,8 +57,18 @@ def choose_provider(requested: str | None, saved: str | None) -> str | None:
     return saved
 
 
+def application() -> QApplication:
+    """The QApplication; when Qt cannot load a platform plugin, the process prints why and
+    what to install and exits (qt_platform) rather than abort."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    with platform_guard():
+        return QApplication(sys.argv[:1])
+
+
 def run(args: argparse.Namespace) -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application()
     app.setApplicationName(APP_NAME)
     paths = resolve_paths(args.library)
     log_format = "%(asctime)s %(name)s %(levelname)s %(message)s"
