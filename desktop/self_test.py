@@ -66,7 +66,12 @@ class SelfTest:
         from PySide6 import __version__ as pyside_version
         from PySide6.QtWidgets import QApplication
 
-        app = QApplication.instance() or QApplication([APP_NAME])
+        from desktop.ui.qt_platform import platform_guard
+
+        app = QApplication.instance()
+        if app is None:
+            with platform_guard():  # a missing plugin is named, then the process exits
+                app = QApplication([APP_NAME])
         return {"qt": pyside_version, "qt_platform": app.platformName()}
 
     def image_formats(self) -> dict[str, Any]:

@@ -99,6 +99,16 @@ def test_the_frozen_app_indexes_a_library_and_shows_a_search(bundle, tmp_path):
     assert len(image.getcolors(image.width * image.height)) > 1000  # photos, not just widgets
 
 
+def test_the_frozen_app_names_a_platform_plugin_it_cannot_start(bundle, tmp_path):
+    result = run_frozen(bundle, "gui", env={"QT_QPA_PLATFORM": "nosuchplatform"}, home=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert 'Qt has no platform plugin named "nosuchplatform"' in result.stderr
+    listed = next(line for line in result.stderr.splitlines() if "platform plugins it has" in line)
+    names = set(listed.split(":", 1)[1].strip(" .").split(", "))
+    assert {"xcb", "wayland", "offscreen"} <= names  # found through the bundle's own Qt
+    assert not names & {"eglfs", "vnc", "linuxfb"}  # trimmed
+
+
 def test_the_bundle_is_one_program_without_torch_or_the_trainer(bundle, dist):
     version = run_frozen(bundle, "--version")
     assert version.stdout.strip() == f"photo-search {__version__}"
