@@ -15,12 +15,18 @@ import sys
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageStat
+from safetensors.numpy import save
 
 from desktop import __version__
+from desktop.core.model_assembly import read_template
+from desktop.core.model_catalog import load_catalog
+from desktop.core.model_provisioning import template_path
 from desktop.self_test import SelfTest
 from tests.conftest import REPO_ROOT
+from tests.hub import FakeHub
 from tests.models import write_model
 from tests.photos import make_labelled_folder
 
@@ -97,6 +103,36 @@ def test_the_frozen_app_indexes_a_library_and_shows_a_search(bundle, tmp_path):
     assert image.width >= 800 and image.height >= 500
     assert ImageStat.Stat(image.convert("L")).stddev[0] > 20  # not one flat colour
     assert len(image.getcolors(image.width * image.height)) > 1000  # photos, not just widgets
+
+
+def test_the_frozen_app_gets_the_default_model_on_first_run_and_searches(bundle, tmp_path):
+    """What the first window's "Get this model" does, from the stand-in hub: real-sized
+    random weights downloaded, assembled into the shipped template, indexed with."""
+    model = load_catalog().default
+    _, spec = read_template(template_path(model))
+    rng = np.random.default_rng(0)
+    weights = {
+        key: rng.normal(0, 0.02, size=shape).astype(np.float32)
+        for key, shape in spec.checkpoint_shapes().items()
+    }
+    hub = FakeHub()
+    hub.add_model(model, save(weights))
+    hub.start()
+    env = {"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": str(tmp_path / "hf-cache")}
+    library = tmp_path / "library"
+    try:
+        got = run_frozen(bundle, "models", "get", model.key, "--activate", "--json",
+                         "--library", str(library), env=env)  # fmt: skip
+    finally:
+        hub.stop()
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["name"] == model.name
+    photos = make_labelled_folder(tmp_path / "photos", 2, 3)
+    indexed = run_frozen(bundle, "index", "--library", str(library), str(photos), "--json")
+    assert json.loads(indexed.stdout)["embedded"] == 6
+    query = sorted(photos.glob("*/*.jpg"))[0]
+    searched = run_frozen(bundle, "search", "--library", str(library), "--json", str(query))
+    assert json.loads(searched.stdout)[0]["path"] == str(query.resolve())
 
 
 def test_the_frozen_app_names_a_platform_plugin_it_cannot_start(bundle, tmp_path):
