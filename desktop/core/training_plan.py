@@ -9,6 +9,7 @@ would run even where the trainer is not installed.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,25 @@ INSTALL_HINT = (
     'pip install "photo-search[train]" into the Python that runs the app, or, from a clone, '
     "`make test`, which sets up .venv with it"
 )
+TRAINER_PYTHON_ENV = "PHOTO_SEARCH_TRAINER_PYTHON"
+"""A Python with photo-search's trainer installed, to train with from another install."""
+NO_TRAINER_HINT = (
+    "this installed app does not include the trainer: it needs torch, several GB. Install "
+    'photo-search with it from source (pip install "photo-search[train]"), then start the '
+    f"app with {TRAINER_PYTHON_ENV} set to that Python, or train from that install"
+)
+
+
+def trainer_python() -> str | None:
+    """The Python that runs the trainer: $PHOTO_SEARCH_TRAINER_PYTHON, else the app's own.
+
+    None in a frozen bundle: its executable is the app, which cannot run `-m trainer.cli`,
+    and the bundle never holds torch.
+    """
+    chosen = os.environ.get(TRAINER_PYTHON_ENV)
+    if chosen:
+        return chosen
+    return None if getattr(sys, "frozen", False) else sys.executable
 
 
 @dataclass(frozen=True)

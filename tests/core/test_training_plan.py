@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 
 import pytest
 
@@ -13,11 +14,13 @@ from desktop.core.catalog import ModelRecord
 from desktop.core.labels import TrainingSet
 from desktop.core.model_catalog import WEIGHTS_FILE, load_catalog
 from desktop.core.training_plan import (
+    TRAINER_PYTHON_ENV,
     TrainingOptions,
     TrainingPlan,
     finetune_arguments,
     resume_arguments,
     starting_model,
+    trainer_python,
 )
 
 DEIT = "deit_small_patch16_224.fb_in1k"
@@ -141,3 +144,12 @@ def test_the_command_trains_on_the_run_folders_manifest_into_it(tmp_path):
         "--progress",
         "json",
     ]
+
+
+def test_the_trainer_runs_in_the_apps_python_a_chosen_one_or_none_in_a_bundle(monkeypatch):
+    monkeypatch.delenv(TRAINER_PYTHON_ENV, raising=False)
+    assert trainer_python() == sys.executable
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert trainer_python() is None
+    monkeypatch.setenv(TRAINER_PYTHON_ENV, "/opt/train/bin/python")
+    assert trainer_python() == "/opt/train/bin/python"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -34,12 +33,14 @@ from desktop.core.status import ModelState
 from desktop.core.training_plan import (
     MANIFEST_FILE,
     MODEL_FILE,
+    NO_TRAINER_HINT,
     StartingModel,
     TrainingOptions,
     TrainingPlan,
     finetune_arguments,
     resume_arguments,
     starting_model,
+    trainer_python,
 )
 from desktop.ui.workers import WorkerPool, error_text
 
@@ -145,14 +146,15 @@ class TrainingController(QObject):
         catalog: ModelCatalog | None = None,
         parent: QObject | None = None,
         *,
-        python: str = sys.executable,
+        python: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.library = library
         self.workers = workers
         self.catalog = catalog or load_catalog()
-        self.python = python
-        """The interpreter that runs the trainer."""
+        self.python = python or trainer_python()
+        """The interpreter that runs the trainer (default: `trainer_python()`); None where
+        there is none, as in a bundle."""
         self.network_arguments: list[str] | None = None
         """Replaces the starting model's --arch/--input-size/--weights when set (a small
         random network, for tests)."""
@@ -203,6 +205,9 @@ class TrainingController(QObject):
         it imports torch), in a process of its own; one check at a time."""
         if self._probe is not None:
             return
+        if self.python is None:
+            self.checked.emit(TrainerCheck(False, problem=NO_TRAINER_HINT))
+            return
         self._probe = QProcess(self)
         self._probe.finished.connect(self._probed)
         self._probe.errorOccurred.connect(self._probe_error)
@@ -226,7 +231,8 @@ class TrainingController(QObject):
         """The whole command line that trains into `run_dir`."""
         network = start.arguments() if self.network_arguments is None else self.network_arguments
         arguments = finetune_arguments(run_dir, network, options)
-        return [self.python, *arguments, *self.extra_arguments]
+        python = self.python or "python"  # shown for a Python that has the trainer
+        return [python, *arguments, *self.extra_arguments]
 
     def next_run_dir(self) -> Path:
         """Where a run started now goes: the data folder's training/<date and time>."""
@@ -261,7 +267,7 @@ class TrainingController(QObject):
         if self.running or not self.resumable or self.run_dir is None:
             return
         self._begin(self.run_dir)
-        self._launch([self.python, *resume_arguments(self.run_dir)])
+        self._launch([self.python or "python", *resume_arguments(self.run_dir)])
 
     def stop(self) -> None:
         """Ask the trainer to stop after its current step and save (it is killed if it has
@@ -294,6 +300,9 @@ class TrainingController(QObject):
     def _launch(self, command: list[str]) -> None:
         if self._stop_requested:
             self._not_launched("Training was stopped before it started.")
+            return
+        if self.python is None:
+            self._not_launched(f"Cannot run the trainer: {NO_TRAINER_HINT}.")
             return
         process = QProcess(self)
         environment = QProcessEnvironment.systemEnvironment()  # as it is now: tests change it

@@ -8,11 +8,12 @@ QProcess, so these run where torch is not installed; tests/ui/test_training.py t
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
 from desktop.core.queries import Query
-from desktop.core.training_plan import TrainingOptions, starting_model
+from desktop.core.training_plan import TRAINER_PYTHON_ENV, TrainingOptions, starting_model
 from desktop.ui.controllers.training import EventLines, TrainingController, trainer_check
 from tests.models import write_model
 from tests.ui.fake_trainer import NO_TORCH, fake_python
@@ -229,3 +230,20 @@ def test_one_query_runs_with_two_models_each_over_what_it_indexed(
     before, after = compared.args[0]
     assert len(before.results) == 5 and before.problem is None
     assert after.problem == f"not indexed yet: {query}"
+
+
+def test_a_bundle_has_no_trainer_and_says_how_to_train(
+    qtbot, labelled_library, workers, monkeypatch
+):
+    """A frozen app's executable is the app itself: it must not be run as the trainer."""
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.delenv(TRAINER_PYTHON_ENV, raising=False)
+    training = TrainingController(labelled_library, workers)
+    assert training.python is None
+    with qtbot.waitSignal(training.checked, timeout=10000) as checked:
+        training.check_trainer()
+    assert not checked.args[0].ready and TRAINER_PYTHON_ENV in checked.args[0].problem
+    with qtbot.waitSignal(training.failed, timeout=10000) as failed:
+        start(training)
+    assert failed.args[0].startswith("Cannot run the trainer: this installed app")
+    assert not training.running
