@@ -59,4 +59,4 @@ gpu-check: $(VENV)/.dev-installed
 	PYTHON=$(BIN)/python bench/gpu_check.sh $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(APP_VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(APP_VENV) .pytest_cache .ruff_cache *.egg-info build dist
