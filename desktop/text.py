@@ -38,6 +38,8 @@ def index_progress(progress: Progress) -> str:
         return f"Scanning: {progress.done:,} photos found"
     if progress.phase is Phase.READING:
         return f"Reading new files {progress.done:,}/{progress.total:,}"
+    if progress.phase is Phase.HASHING:
+        return f"Hashing for duplicates {progress.done:,}/{progress.total:,}"
     return _joined(
         f"Indexing {progress.done:,}/{progress.total:,}",
         f"{progress.rate:.1f} photos/s",

@@ -157,6 +157,13 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX photo_labels_photo ON photo_labels(photo_id);
     """,
+    # Perceptual hashes of each photo and of its mirror image (perceptual_hash.py), for
+    # near-duplicates: NULL until the indexer decodes the photo (photos indexed before this
+    # migration get theirs on the next sync).
+    """
+    ALTER TABLE photos ADD COLUMN phash INTEGER;
+    ALTER TABLE photos ADD COLUMN phash_mirror INTEGER;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 PAGE_SIZE = 8192
@@ -557,13 +564,19 @@ class Catalog:
         with self.transaction() as db:
             db.executemany("DELETE FROM photos WHERE id = ?", [(int(i),) for i in photo_ids])
 
-    def set_photo_info(self, infos: Iterable[tuple[int, int, int, str | None]]) -> None:
-        """(photo id, width, height, EXIF date) of photos just decoded, which clears any
-        earlier failure."""
+    def set_photo_info(
+        self, infos: Iterable[tuple[int, int, int, str | None, tuple[int, int] | None]]
+    ) -> None:
+        """(photo id, width, height, EXIF date, (hash, mirror hash) or None) of photos just
+        decoded, which clears any earlier failure."""
         with self.transaction() as db:
             db.executemany(
-                "UPDATE photos SET width = ?, height = ?, taken_at = ?, error = NULL WHERE id = ?",
-                [(width, height, taken, photo_id) for photo_id, width, height, taken in infos],
+                "UPDATE photos SET width = ?, height = ?, taken_at = ?, error = NULL, "
+                "phash = ?, phash_mirror = ? WHERE id = ?",
+                [
+                    (width, height, taken, *(hashes or (None, None)), photo_id)
+                    for photo_id, width, height, taken, hashes in infos
+                ],
             )
 
     def mark_failed(self, failures: Iterable[tuple[int, str]]) -> None:
@@ -593,6 +606,14 @@ class Catalog:
             found.update((row[0], _photo(row)) for row in rows)
         return found
 
+    def perceptual_hashes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, hashes, mirror hashes), int64 [N] each, of the photos that have them."""
+        rows = self._db.execute(
+            "SELECT id, phash, phash_mirror FROM photos WHERE phash IS NOT NULL ORDER BY id"
+        ).fetchall()
+        table = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        return table[:, 0], table[:, 1], table[:, 2]
+
     def skipped_photos(self) -> list[Photo]:
         rows = self._db.execute(  # the partial index, not a scan of every photo in path order
             f"SELECT {self._PHOTO_COLUMNS} FROM photos INDEXED BY photos_skipped "
@@ -611,6 +632,25 @@ class Catalog:
             (model_id,),
         )
         return [_photo(row) for row in rows.fetchall()]
+
+    def photos_missing_hash(self) -> list[Photo]:
+        """Photos of online folders, decoded before, that have no perceptual hash yet."""
+        rows = self._db.execute(
+            f"""SELECT {", ".join("p." + c for c in self._PHOTO_COLUMNS.split(", "))}
+                FROM photos p JOIN folders f ON f.id = p.folder_id
+                WHERE f.online = 1 AND p.error IS NULL AND p.width IS NOT NULL
+                    AND p.phash IS NULL
+                ORDER BY p.id"""
+        )
+        return [_photo(row) for row in rows.fetchall()]
+
+    def set_hashes(self, hashes: Iterable[tuple[int, tuple[int, int]]]) -> None:
+        """(photo id, (hash, mirror hash)) of photos hashed on their own."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE photos SET phash = ?, phash_mirror = ? WHERE id = ?",
+                [(found[0], found[1], photo_id) for photo_id, found in hashes],
+            )
 
     def count_missing_descriptors(self, model_id: int) -> int:
         """How many photos `photos_missing_descriptor` would return.

@@ -22,6 +22,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from desktop.core.perceptual_hash import photo_hashes
+
 # We enforce our own cap (DEFAULT_MAX_PIXELS) before decoding, so Pillow's warning for
 # images between its two thresholds is noise.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
@@ -107,6 +109,8 @@ class PhotoInfo:
 class DecodedPhoto:
     pixels: np.ndarray
     info: PhotoInfo
+    hashes: tuple[int, int] | None = None
+    """The perceptual hash of the whole photo and of its mirror image, when asked for."""
 
 
 def load_input(
@@ -117,11 +121,16 @@ def load_input(
 
 
 def decode_photo(
-    source: ImageSource, spec: InputSpec, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    source: ImageSource,
+    spec: InputSpec,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    hashes: bool = False,
 ) -> DecodedPhoto:
-    """The model's input for `source` together with the photo's full size and capture date."""
+    """The model's input for `source` together with the photo's full size and capture date,
+    and with `hashes`, its perceptual hashes (from the whole decoded image)."""
     image, info = _open(source, max_pixels, DRAFT_FACTOR * spec.resize_size)
-    return DecodedPhoto(prepare_input(image, spec), info)
+    return DecodedPhoto(prepare_input(image, spec), info, photo_hashes(image) if hashes else None)
 
 
 def open_image(

@@ -31,7 +31,14 @@ import numpy as np
 
 from desktop.core.catalog import Catalog, Photo
 from desktop.core.descriptor_model import DescriptorSession
-from desktop.core.images import DEFAULT_MAX_PIXELS, DecodedPhoto, ImageLoadError, decode_photo
+from desktop.core.images import (
+    DEFAULT_MAX_PIXELS,
+    DecodedPhoto,
+    ImageLoadError,
+    decode_photo,
+    open_image,
+)
+from desktop.core.perceptual_hash import THUMBNAIL, photo_hashes
 from desktop.core.scanner import (
     CANCEL_CHECK_FILES,
     FolderOfflineError,
@@ -45,6 +52,11 @@ from desktop.core.scanner import (
 log = logging.getLogger(__name__)
 
 
+HASH_DRAFT = 4 * THUMBNAIL
+"""Shorter side a JPEG is drafted at for its hash alone: four times the hash's thumbnail,
+so the hash is within a bit or two of the one computed from the full decode."""
+
+
 class Phase(Enum):
     SCANNING = "scanning"
     """Walking the folders: `done` counts the files found, the total is not known yet."""
@@ -52,6 +64,8 @@ class Phase(Enum):
     """Reading the content fingerprints of new and changed files."""
     EMBEDDING = "embedding"
     """Decoding photos and computing their descriptors."""
+    HASHING = "hashing"
+    """Perceptual hashes of photos indexed before the catalog kept them (one sync, once)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +184,8 @@ class Indexer:
             self.update_catalog(report, progress, cancel)
         if not cancel.is_set():
             self.embed_missing(report, progress, cancel)
+        if not cancel.is_set():
+            self.hash_missing(progress, cancel)
         report.cancelled = cancel.is_set()
         report.seconds = time.monotonic() - started
         return report
@@ -313,6 +329,38 @@ class Indexer:
                 if cancel.is_set():
                     break
 
+    def hash_missing(self, progress: ProgressCallback | None, cancel: threading.Event) -> None:
+        """Hash the photos that were indexed before the catalog kept perceptual hashes, from
+        small decodes (a JPEG's draft at 1/8 scale), one transaction per batch."""
+        pending = self.catalog.photos_missing_hash()
+        started, total = time.monotonic(), len(pending)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="hash") as pool:
+            for start in range(0, total, self.batch_size):
+                batch = pending[start : start + self.batch_size]
+                hashes = list(pool.map(self._hash, (photo.path for photo in batch)))
+                self.catalog.set_hashes(
+                    (photo.id, found) for photo, found in zip(batch, hashes, strict=True) if found
+                )
+                if progress:
+                    done, elapsed = start + len(batch), max(time.monotonic() - started, 1e-6)
+                    rate = done / elapsed
+                    progress(
+                        Progress(Phase.HASHING, done, total, batch[-1].path, rate,
+                                 (total - done) / rate)
+                    )  # fmt: skip
+                if cancel.is_set():
+                    return
+
+    def _hash(self, path: str) -> tuple[int, int] | None:
+        """A photo's hashes, or None if it cannot be read now (the next sync tries again)."""
+        try:
+            return photo_hashes(open_image(path, max_pixels=self.max_pixels, draft_size=HASH_DRAFT))
+        except ImageLoadError:
+            return None
+        except Exception:  # noqa: BLE001 - one bad file must never stop the run
+            log.exception("unexpected failure hashing %s", path)
+            return None
+
     def _decoded_batches(
         self,
         pool: ThreadPoolExecutor,
@@ -342,7 +390,7 @@ class Indexer:
     def _decode(self, session: DescriptorSession, path: str) -> DecodedPhoto | str:
         """The decoded photo, or the reason it cannot be used."""
         try:
-            return decode_photo(path, session.input_spec, max_pixels=self.max_pixels)
+            return decode_photo(path, session.input_spec, max_pixels=self.max_pixels, hashes=True)
         except ImageLoadError as exc:
             return str(exc)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the run
@@ -366,7 +414,7 @@ class Indexer:
         with self.catalog.transaction():
             self.catalog.store_descriptors(self.model_id, [p.id for p, _ in good], vectors)
             self.catalog.set_photo_info(
-                (p.id, r.info.width, r.info.height, r.info.taken_at) for p, r in good
+                (p.id, r.info.width, r.info.height, r.info.taken_at, r.hashes) for p, r in good
             )
             self.catalog.mark_failed((p.id, reason) for p, reason in failed)
         report.embedded += len(good)

@@ -35,6 +35,12 @@ from desktop.core.catalog import (
     Photo,
 )
 from desktop.core.descriptor_model import DescriptorSession, check_model_file, provider_candidates
+from desktop.core.duplicates import (
+    DuplicateThreshold,
+    duplicate_pairs,
+    duplicate_threshold,
+    group_pairs,
+)
 from desktop.core.feedback import refine
 from desktop.core.images import ImageSource
 from desktop.core.indexer import Indexer, ProgressCallback, SyncReport
@@ -47,7 +53,6 @@ from desktop.core.search import (
     SearchFilter,
     SearchResult,
     combine,
-    near_duplicate_groups,
     top_k,
 )
 from desktop.core.status import FolderState, LibraryStatus, ModelState, SkippedFile
@@ -578,13 +583,25 @@ class Library:
                 date_to=filters.date_to,
             )
 
-    def duplicates(self, threshold: float = 0.95) -> list[list[Photo]]:
-        """Groups of near-identical photos (cosine above `threshold`), best copy first."""
+    def duplicates(self, threshold: float | None = None) -> list[list[Photo]]:
+        """Groups of near-identical photos, best copy first (desktop.core.duplicates): by
+        the descriptor at `threshold` (default: the model's or the library's own level) and
+        by the perceptual hash."""
         model = self.require_serving_model()
         with self._lock:
             index = self.vector_index(model)
             ids, vectors = self.catalog.descriptors(model.id)
-            return near_duplicate_groups(index, self.catalog, ids, vectors, threshold)
+            hashed = self.catalog.perceptual_hashes()
+            levels = duplicate_threshold(model, ids, vectors, hashed, threshold)
+            return group_pairs(duplicate_pairs(index, ids, vectors, hashed, levels), self.catalog)
+
+    def duplicate_threshold(self, threshold: float | None = None) -> DuplicateThreshold:
+        """The levels `duplicates(threshold)` uses, and where they come from, to show."""
+        model = self.require_serving_model()
+        with self._lock:
+            ids, vectors = self.catalog.descriptors(model.id)
+            hashed = self.catalog.perceptual_hashes()
+            return duplicate_threshold(model, ids, vectors, hashed, threshold)
 
     def require_serving_model(self) -> ModelRecord:
         model = self.serving_model()

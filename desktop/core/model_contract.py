@@ -30,6 +30,9 @@ KEY_RESIZE_SIZE = "photo_search.resize_size"
 KEY_INTERPOLATION = "photo_search.interpolation"
 KEY_TRAINING = "photo_search.training"
 KEY_CONTENT_HASH = "photo_search.content_hash"
+KEY_DUPLICATE_SIMILARITY = "photo_search.duplicate_similarity"
+"""Optional: the cosine similarity above which two photos are near-duplicates for this
+model on the descriptor alone; without it the app estimates one from the library."""
 
 REQUIRED_KEYS = (
     KEY_FORMAT_VERSION,

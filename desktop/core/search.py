@@ -1,4 +1,4 @@
-"""Search by example over a vector index: top-k with filters, and near-duplicate groups."""
+"""Search by example over a vector index: top-k with filters."""
 
 from __future__ import annotations
 
@@ -84,46 +84,3 @@ def top_k(
         if below_cutoff or len(hits) < fetch or fetch >= index.size:
             return results
         fetch *= 4
-
-
-def near_duplicate_groups(
-    index: VectorIndex,
-    catalog: Catalog,
-    ids: np.ndarray,
-    vectors: np.ndarray,
-    threshold: float,
-    batch: int = 1024,
-) -> list[list[Photo]]:
-    """Groups of photos linked by similarity above `threshold` (range search + union-find).
-
-    Each group is ordered best copy first (most pixels, then largest file); groups are
-    ordered by their first photo's path.
-    """
-    parent = {int(i): int(i) for i in ids}
-
-    def root(node: int) -> int:
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    for start in range(0, len(ids), batch):
-        lims, _, neighbours = index.range_search(vectors[start : start + batch], threshold)
-        for row, photo_id in enumerate(ids[start : start + batch]):
-            for other in neighbours[lims[row] : lims[row + 1]]:
-                if int(other) in parent and int(other) != int(photo_id):
-                    parent[root(int(other))] = root(int(photo_id))
-
-    members: dict[int, list[int]] = {}
-    for photo_id in parent:
-        members.setdefault(root(photo_id), []).append(photo_id)
-    groups = [group for group in members.values() if len(group) > 1]
-    photos = catalog.photos_by_ids([i for group in groups for i in group])
-    ordered = [
-        sorted(
-            (photos[i] for i in group if i in photos),
-            key=lambda p: (-(p.width or 0) * (p.height or 0), -p.size, p.path),
-        )
-        for group in groups
-    ]
-    return sorted((g for g in ordered if len(g) > 1), key=lambda g: g[0].path)

@@ -1,0 +1,205 @@
+"""Near-duplicate groups from two signals, the descriptor and the perceptual hash.
+
+Either signal can propose a pair; what makes it a duplicate:
+- the hashes are within HASH_SURE bits (mirror-invariant): resized, re-encoded, brightened
+  and mirrored copies, whatever the model thinks of them;
+- the descriptors are at least `sure` similar: the model alone is confident;
+- or the hashes are within HASH_CONFIRM bits and the descriptors at least `confirm` similar:
+  each signal too weak alone (a crop, a slight rotation), together enough.
+
+`sure` and `confirm` depend on the model: a random or category-trained model puts unrelated
+photos far closer than a retrieval model does. A model may state `sure` in its metadata
+(model_contract.KEY_DUPLICATE_SIMILARITY); otherwise both are estimated from the library's
+own distribution of similarities between random pairs of photos whose hashes are more than
+HASH_CONFIRM bits apart (so that the library's own duplicates do not count as unrelated):
+`confirm` is where its top CONFIRM_SHARE begins, `sure` halfway from its top 1 in 10,000 to
+identical. A user's threshold replaces `sure`.
+
+Groups never chain: photos are taken best copy first (`best_copy_first`); each one not yet
+in a group starts a group with the duplicates of it not yet in one. A photo joins a group
+only as a duplicate of that group's first photo, so A~B and B~C do not put A and C together
+unless A~C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from desktop.core import model_contract as contract
+from desktop.core.catalog import Catalog, ModelRecord, Photo
+from desktop.core.perceptual_hash import hamming, hash_bytes
+from desktop.core.vector_index import VectorIndex
+
+HASH_SURE = 10
+"""Bits. On 280,000 unrelated pairs of flower photos the closest hashes were 14 bits apart;
+imagededup's PHash default is 10."""
+HASH_CONFIRM = 18
+"""Bits: a 5° rotation or an 85% crop moves a hash up to about 18-26 bits."""
+CONFIRM_SHARE = 0.03
+"""Unrelated pairs as similar as the `confirm` level, in the library's distribution."""
+SURE_QUANTILE = 0.9999
+SAMPLED_PAIRS = 200_000
+MIN_PHOTOS_TO_ESTIMATE = 50
+"""Below this, too few pairs to estimate from: FALLBACK levels."""
+FALLBACK_SURE, FALLBACK_CONFIRM = 0.95, 0.9
+BATCH = 1024
+NO_HASH = np.iinfo(np.int64).min
+"""Stands for a missing hash in an aligned array (a hash of that value is as good as absent)."""
+
+
+@dataclass(frozen=True)
+class DuplicateThreshold:
+    """The similarity levels used, and where `sure` came from: "model" (its metadata),
+    "library" (estimated), "default" (too few photos to estimate) or "user"."""
+
+    sure: float
+    confirm: float
+    source: str
+
+
+def duplicate_threshold(
+    model: ModelRecord,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    hashed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    override: float | None = None,
+) -> DuplicateThreshold:
+    """The levels for `model` on a library whose descriptors are `vectors` (of photos `ids`)
+    and whose perceptual hashes are `hashed` (ids, hashes, mirror hashes)."""
+    sure, confirm, source = FALLBACK_SURE, FALLBACK_CONFIRM, "default"
+    if len(vectors) >= MIN_PHOTOS_TO_ESTIMATE:
+        sure, confirm = estimate_levels(vectors, _aligned_hashes(ids, hashed))
+        source = "library"
+    stated = model.metadata.get(contract.KEY_DUPLICATE_SIMILARITY)
+    if stated is not None:
+        sure, source = float(stated), "model"
+    if override is not None:
+        sure, source = float(override), "user"
+    return DuplicateThreshold(sure=sure, confirm=min(confirm, sure), source=source)
+
+
+def estimate_levels(
+    vectors: np.ndarray, hashes: np.ndarray | None = None, pairs: int = SAMPLED_PAIRS
+) -> tuple[float, float]:
+    """(sure, confirm) from the similarities of random pairs (seeded: the same library gives
+    the same levels); `hashes` (int64, aligned with `vectors`, NO_HASH where unknown) leave
+    out the pairs whose hashes say they may be duplicates."""
+    rng = np.random.default_rng(0)
+    first = rng.integers(0, len(vectors), pairs)
+    second = rng.integers(0, len(vectors), pairs)
+    keep = first != second
+    if hashes is not None:
+        known = (hashes[first] != NO_HASH) & (hashes[second] != NO_HASH)
+        keep &= ~known | (hamming(hashes[first], hashes[second]) > HASH_CONFIRM)
+    similarities = np.einsum(
+        "ij,ij->i", vectors[first[keep]], vectors[second[keep]], dtype=np.float32
+    )
+    top = float(np.quantile(similarities, SURE_QUANTILE))
+    confirm = float(np.quantile(similarities, 1 - CONFIRM_SHARE))
+    return top + (1 - top) / 2, confirm
+
+
+def _aligned_hashes(
+    ids: np.ndarray, hashed: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """The hash of each photo of `ids`, NO_HASH for those without one."""
+    hash_ids, hashes, _ = hashed
+    aligned = np.full(len(ids), NO_HASH, dtype=np.int64)
+    rows = np.searchsorted(hash_ids, ids)
+    found = (rows < len(hash_ids)) & (hash_ids[np.minimum(rows, len(hash_ids) - 1)] == ids)
+    aligned[found] = hashes[rows[found]]
+    return aligned
+
+
+def duplicate_pairs(
+    index: VectorIndex,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    hashed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    threshold: DuplicateThreshold,
+) -> set[tuple[int, int]]:
+    """Pairs of photo ids (smaller first) that are near-duplicates by the rules above."""
+    row_of = {int(photo_id): row for row, photo_id in enumerate(ids)}
+    pairs: set[tuple[int, int]] = set()
+    for start in range(0, len(ids), BATCH):
+        lims, _, neighbours = index.range_search(vectors[start : start + BATCH], threshold.sure)
+        for row, photo_id in enumerate(ids[start : start + BATCH]):
+            pairs.update(_pairs(int(photo_id), neighbours[lims[row] : lims[row + 1]]))
+    pairs.update(_hash_pairs(hashed, vectors, row_of, threshold.confirm))
+    return pairs
+
+
+def _hash_pairs(
+    hashed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    vectors: np.ndarray,
+    row_of: dict[int, int],
+    confirm: float,
+) -> Iterable[tuple[int, int]]:
+    """Pairs within HASH_SURE bits, or within HASH_CONFIRM bits with descriptors at least
+    `confirm` similar (photos without a descriptor count on the hash alone)."""
+    hash_ids, hashes, mirrors = hashed
+    if len(hash_ids) < 2:
+        return
+    index = faiss.IndexBinaryFlat(64)
+    index.add(hash_bytes(hashes))
+    for queries in (hashes, mirrors):
+        for start in range(0, len(hash_ids), BATCH):
+            batch = hash_bytes(queries[start : start + BATCH])
+            lims, distances, found = index.range_search(batch, HASH_CONFIRM + 1)
+            rows = np.repeat(np.arange(len(batch)) + start, np.diff(lims.astype(np.int64)))
+            first, second = hash_ids[rows], hash_ids[found]
+            keep = first < second
+            first, second, distances = first[keep], second[keep], distances[keep]
+            sure = distances <= HASH_SURE
+            yield from zip(first[sure].tolist(), second[sure].tolist(), strict=True)
+            first, second = first[~sure], second[~sure]
+            similar = _similarities(first, second, vectors, row_of) >= confirm
+            yield from zip(first[similar].tolist(), second[similar].tolist(), strict=True)
+
+
+def _similarities(
+    first: np.ndarray, second: np.ndarray, vectors: np.ndarray, row_of: dict[int, int]
+) -> np.ndarray:
+    rows_a = np.array([row_of.get(int(i), -1) for i in first], dtype=np.int64)
+    rows_b = np.array([row_of.get(int(i), -1) for i in second], dtype=np.int64)
+    both = (rows_a >= 0) & (rows_b >= 0)
+    similarities = np.full(len(first), -1.0, dtype=np.float32)
+    similarities[both] = np.einsum("ij,ij->i", vectors[rows_a[both]], vectors[rows_b[both]])
+    return similarities
+
+
+def _pairs(photo_id: int, others: np.ndarray) -> Iterable[tuple[int, int]]:
+    for other in others.tolist():
+        if other != photo_id:
+            yield (min(photo_id, other), max(photo_id, other))
+
+
+def best_copy_first(photo: Photo) -> tuple:
+    """The order of copies: most pixels, then the largest file, then the earliest date taken
+    (a copy that kept its EXIF date before one that lost it), then the path."""
+    pixels = (photo.width or 0) * (photo.height or 0)
+    return (-pixels, -photo.size, photo.taken_at is None, photo.taken_at or "", photo.path)
+
+
+def group_pairs(pairs: set[tuple[int, int]], catalog: Catalog) -> list[list[Photo]]:
+    """Groups around their best copy, without chaining; groups ordered by first photo path."""
+    linked: dict[int, set[int]] = {}
+    for a, b in pairs:
+        linked.setdefault(a, set()).add(b)
+        linked.setdefault(b, set()).add(a)
+    photos = catalog.photos_by_ids(list(linked))
+    grouped: set[int] = set()
+    groups = []
+    for photo in sorted(photos.values(), key=best_copy_first):
+        if photo.id in grouped:
+            continue
+        members = [photos[i] for i in linked[photo.id] if i in photos and i not in grouped]
+        if members:
+            group = [photo, *sorted(members, key=best_copy_first)]
+            grouped.update(p.id for p in group)
+            groups.append(group)
+    return sorted(groups, key=lambda group: group[0].path)
