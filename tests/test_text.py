@@ -90,3 +90,21 @@ def test_a_label_import_says_what_was_labelled_and_what_to_do_about_the_rest():
     nothing = text.label_import(LabelImport({}, 1200))
     assert nothing.startswith("No photo under this folder is in the library yet")
     assert "1,200 photos under it are not in the library yet" in nothing
+
+
+def test_trash_summary_says_what_moved_and_what_did_not():
+    from desktop.core.catalog import Photo
+    from desktop.core.trash import TrashFailure, TrashReport
+
+    one, two, three = (Photo(i, 1, f"/p/{i}.jpg", 1, 0, "f", 1, 1, None, None) for i in (1, 2, 3))
+    assert text.trash_summary(TrashReport()) == "Nothing was moved to the trash."
+    assert text.trash_summary(TrashReport((one, two))) == (
+        "Moved 2 photos to the trash, where they can be restored."
+    )
+    assert text.trash_summary(TrashReport((one,), (two,), (TrashFailure(three, "no"),))) == (
+        "Moved 1 photo to the trash, where it can be restored; 1 photo was already gone and "
+        "left the library; 1 photo could not be moved."
+    )
+    assert text.trash_summary(TrashReport(failed=(TrashFailure(three, "no"),))) == (
+        "1 photo could not be moved."
+    )
