@@ -203,8 +203,9 @@ def test_models_activate_switches_searches_once_indexed(
     assert [r["score"] for r in after[1:]] != [r["score"] for r in before[1:]]
 
 
-def test_duplicates_trash_extras_only_when_asked(capsys, tmp_path, photo_folder, tiny_model_path,
-                                                 system_trash):  # fmt: skip
+def test_duplicates_trash_extras_only_when_asked(
+    capsys, tmp_path, photo_folder, tiny_model_path, system_trash
+):
     library = str(tmp_path / "lib")
     original = sorted(photo_folder.rglob("*.jpg"))[0]
     copy = photo_folder / "label-003" / "copy.jpg"
