@@ -1,5 +1,5 @@
 """The words both front ends use: time left, progress, sync summaries, model roles, status,
-a labelled folder import.
+a labelled folder import, photos moved to the trash.
 
 The CLI and the window present them differently (a terminal line, a progress bar's text, a
 status bar) but say the same thing, so each is written once here.
@@ -8,10 +8,12 @@ status bar) but say the same thing, so each is written once here.
 from __future__ import annotations
 
 from desktop.core.descriptor_model import PROVIDER_LABELS
+from desktop.core.duplicates import DuplicateThreshold
 from desktop.core.indexer import Phase, Progress, SyncReport
 from desktop.core.labels import LabelImport
 from desktop.core.model_download import DownloadProgress
 from desktop.core.status import LibraryStatus, ModelState
+from desktop.core.trash import TrashReport
 
 
 def time_left(seconds: float | None) -> str:
@@ -90,6 +92,44 @@ def label_import(report: LabelImport) -> str:
             "library, let it be indexed, then import it again to label them."
         )
     return summary
+
+
+LEVEL_SOURCES = {
+    "model": "the model's own",
+    "library": "estimated from this library",
+    "default": "the default: too few photos to estimate from",
+    "user": "your choice",
+}
+
+
+def duplicate_rule(levels: DuplicateThreshold) -> str:
+    """'Near-duplicates: nearly the same perceptual hash (mirrored too), or similarity at
+    least 0.9993 (estimated from this library).' The rule `duplicates` applies, in words."""
+    return (
+        "Near-duplicates: nearly the same perceptual hash (mirrored too), or similarity at "
+        f"least {levels.sure:.4f} ({LEVEL_SOURCES[levels.source]})."
+    )
+
+
+def trash_summary(report: TrashReport) -> str:
+    """'Moved 3 photos to the trash, where they can be restored; 1 photo could not be
+    moved.' What moving photos to the trash did, in one line."""
+    parts = []
+    if report.trashed:
+        they = "it" if len(report.trashed) == 1 else "they"
+        parts.append(
+            f"Moved {photos(len(report.trashed))} to the trash, where {they} can be restored"
+        )
+    if report.already_gone:
+        gone = len(report.already_gone)
+        were = "was" if gone == 1 else "were"
+        parts.append(f"{photos(gone)} {were} already gone and left the library")
+    if report.failed:
+        parts.append(f"{photos(len(report.failed))} could not be moved")
+    if not parts:
+        return "Nothing was moved to the trash."
+    summary = "; ".join(parts)
+    return summary[0].upper() + summary[1:] + "."
 
 
 def model_roles(state: ModelState) -> str:

@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+import send2trash
+from send2trash import plat_other
 
 from desktop.core.library import Library
 from desktop.core.paths import app_paths
@@ -74,6 +76,13 @@ def photo_folder(tmp_path, made_photos) -> Path:
     return root.resolve()
 
 
+@pytest.fixture
+def scenes(tmp_path) -> Path:
+    """Eight photos of eight different made scenes: no two are near-duplicates. (Photos of
+    one scene are, like a burst: their perceptual hashes are a few bits apart.)"""
+    return make_labelled_folder(tmp_path / "scenes", 8, 1).resolve()
+
+
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
     """A contract model made with the onnx helpers: no torch needed."""
@@ -87,3 +96,37 @@ def library(tiny_model_path):
     with Library(app_paths()) as lib:
         lib.add_model(tiny_model_path)
         yield lib
+
+
+@pytest.fixture(autouse=True)
+def no_real_trash(monkeypatch) -> None:
+    """A test that would move a file to the trash without `system_trash` fails, instead of
+    filling the trash of whoever runs the tests."""
+
+    def refuse(paths) -> None:
+        pytest.fail(f"send2trash({paths!r}) outside the system_trash fixture")
+
+    monkeypatch.setattr(send2trash, "send2trash", refuse)
+
+
+@pytest.fixture
+def system_trash(tmp_path, monkeypatch) -> Path:
+    """The freedesktop trash that send2trash moves files to, in the test's temporary folder:
+    its `files` and `info` folders, and nothing reaches the user's own trash.
+
+    send2trash moves a file on the same device as the home folder to
+    `$XDG_DATA_HOME/Trash` (`plat_other.send2trash`: `get_dev(path) == get_dev("~")`), any
+    other to a `.Trash-UID` folder at the top of its drive. So HOME moves into the temporary
+    folder, where the tests' photos are. XDG_DATA_HOME is read once, when send2trash is
+    imported, so its constants are set as well as the variable; and the freedesktop code is
+    used even where PyGObject would have send2trash call GIO instead.
+    """
+    home, data = tmp_path / "home", tmp_path / "xdg-data"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(data))
+    monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data / "Trash"))
+    monkeypatch.setattr(plat_other, "HOMETRASH", str(data / "Trash"))
+    monkeypatch.setattr(send2trash, "send2trash", plat_other.send2trash)
+    return data / "Trash"

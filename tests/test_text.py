@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from desktop import text
 from desktop.core.catalog import ModelRecord
+from desktop.core.duplicates import DuplicateThreshold
 from desktop.core.indexer import Phase, Progress, SyncReport
 from desktop.core.labels import LabelImport
 from desktop.core.model_download import DownloadProgress
@@ -90,3 +91,31 @@ def test_a_label_import_says_what_was_labelled_and_what_to_do_about_the_rest():
     nothing = text.label_import(LabelImport({}, 1200))
     assert nothing.startswith("No photo under this folder is in the library yet")
     assert "1,200 photos under it are not in the library yet" in nothing
+
+
+def test_trash_summary_says_what_moved_and_what_did_not():
+    from desktop.core.catalog import Photo
+    from desktop.core.trash import TrashFailure, TrashReport
+
+    one, two, three = (Photo(i, 1, f"/p/{i}.jpg", 1, 0, "f", 1, 1, None, None) for i in (1, 2, 3))
+    assert text.trash_summary(TrashReport()) == "Nothing was moved to the trash."
+    assert text.trash_summary(TrashReport((one, two))) == (
+        "Moved 2 photos to the trash, where they can be restored."
+    )
+    assert text.trash_summary(TrashReport((one,), (two,), (TrashFailure(three, "no"),))) == (
+        "Moved 1 photo to the trash, where it can be restored; 1 photo was already gone and "
+        "left the library; 1 photo could not be moved."
+    )
+    assert text.trash_summary(TrashReport(failed=(TrashFailure(three, "no"),))) == (
+        "1 photo could not be moved."
+    )
+
+
+def test_the_duplicate_rule_says_the_level_and_where_it_comes_from():
+    estimated = DuplicateThreshold(sure=0.99931, confirm=0.92, source="library")
+    assert text.duplicate_rule(estimated) == (
+        "Near-duplicates: nearly the same perceptual hash (mirrored too), or similarity at "
+        "least 0.9993 (estimated from this library)."
+    )
+    assert "(your choice)" in text.duplicate_rule(DuplicateThreshold(0.9, 0.9, "user"))
+    assert "(the model's own)" in text.duplicate_rule(DuplicateThreshold(0.8, 0.7, "model"))

@@ -19,7 +19,7 @@ from typing import Any
 from desktop import text
 from desktop.cli import catalog_commands, label_commands
 from desktop.cli.progress import ProgressPrinter
-from desktop.core.catalog import CatalogError
+from desktop.core.catalog import CatalogError, Photo
 from desktop.core.descriptor_model import (
     AUTO,
     PROVIDERS,
@@ -27,6 +27,7 @@ from desktop.core.descriptor_model import (
     ProviderError,
     check_model_file,
 )
+from desktop.core.duplicates import DuplicateThreshold, choose_keep
 from desktop.core.images import ImageLoadError
 from desktop.core.indexer import SyncReport
 from desktop.core.library import Library, LibraryError
@@ -34,6 +35,7 @@ from desktop.core.paths import app_paths
 from desktop.core.queries import Query, QueryOutcome
 from desktop.core.search import SearchFilter
 from desktop.core.status import LibraryStatus, ModelState, model_json
+from desktop.core.trash import TrashReport
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -78,7 +80,21 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     duplicates = subcommands.add_parser(
         "duplicates", parents=[common], help="groups of near-identical photos"
     )
-    duplicates.add_argument("--threshold", type=float, default=0.95, help="cosine similarity")
+    duplicates.add_argument(
+        "--threshold",
+        type=float,
+        help="descriptor similarity that alone makes a duplicate (default: the model's own, "
+        "or estimated from the library)",
+    )
+    duplicates.add_argument(
+        "--trash-extras",
+        action="store_true",
+        help="move every group's other copies to the system trash, keeping the best one "
+        "(most pixels, then largest file, then oldest); exit status 1 if one could not go",
+    )
+    duplicates.add_argument(
+        "--dry-run", action="store_true", help="with --trash-extras: say what would move, move none"
+    )
     duplicates.set_defaults(func=cmd_duplicates)
 
     status = subcommands.add_parser("status", parents=[common], help="what the library holds")
@@ -269,22 +285,112 @@ def cmd_similar(args: argparse.Namespace) -> int:
     return _run(args, work, _show_results)
 
 
-def cmd_duplicates(args: argparse.Namespace) -> int:
-    def work(library: Library) -> list[list[dict]]:
-        return [
-            [{"path": p.path, "width": p.width, "height": p.height, "size": p.size} for p in group]
-            for group in library.duplicates(args.threshold)
-        ]
+def _photo_json(photo: Photo) -> dict:
+    return {"path": photo.path, "width": photo.width, "height": photo.height, "size": photo.size}
 
-    def show(groups: list[list[dict]]) -> None:
-        if not groups:
+
+def _photo_line(photo: Photo) -> str:
+    return f"{photo.width}x{photo.height}  {photo.size:>10}  {photo.path}"
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    """Near-duplicate groups, best copy first; with --trash-extras, all but the best copy of
+    each go to the system trash (--dry-run: only said)."""
+    if args.dry_run and not args.trash_extras:
+        print("photo-search: --dry-run goes with --trash-extras", file=sys.stderr)
+        return 2
+    if args.trash_extras:
+        return _trash_extras(args)
+
+    def work(library: Library) -> dict:
+        groups = [choose_keep(group) for group in library.duplicates(args.threshold)]
+        return {
+            "threshold": _levels_json(library.duplicate_threshold(args.threshold)),
+            "groups": [[_photo_json(p) for p in (keep, *extras)] for keep, extras in groups],
+        }
+
+    def show(found: dict) -> None:
+        print(found["threshold"]["rule"])
+        if not found["groups"]:
             print("no near-duplicates")
-        for number, group in enumerate(groups, 1):
+        for number, group in enumerate(found["groups"], 1):
             print(f"group {number}:")
             for photo in group:
                 print(f"  {photo['width']}x{photo['height']}  {photo['size']:>10}  {photo['path']}")
 
     return _run(args, work, show)
+
+
+def _levels_json(levels: DuplicateThreshold) -> dict:
+    return {
+        "similarity": round(levels.sure, 6),
+        "confirm_similarity": round(levels.confirm, 6),
+        "source": levels.source,
+        "rule": text.duplicate_rule(levels),
+    }
+
+
+Done = list[tuple[Photo, list[Photo], "TrashReport | None"]]
+"""Each group's copy kept, its other copies, and what trashing them did (None: a dry run)."""
+
+
+def _trash_extras(args: argparse.Namespace) -> int:
+    """Keep each group's best copy and move the others to the trash; exit status 1 when
+    some could not be moved (they stay, in the library too)."""
+    results: list[Done] = []
+    levels: list[DuplicateThreshold] = []
+
+    def work(library: Library) -> Done:
+        levels.append(library.duplicate_threshold(args.threshold))
+        groups = [choose_keep(group) for group in library.duplicates(args.threshold)]
+        done = [
+            (keep, extras, None if args.dry_run else library.trash_photos(extras))
+            for keep, extras in groups
+        ]
+        results.append(done)
+        return done
+
+    def show(done: Done) -> None:
+        print(text.duplicate_rule(levels[0]))
+        if not done:
+            print("no near-duplicates")
+        for number, (keep, extras, report) in enumerate(done, 1):
+            print(f"group {number}:")
+            print(f"  keep          {_photo_line(keep)}")
+            if report is None:
+                for photo in extras:
+                    print(f"  would trash   {_photo_line(photo)}")
+                continue
+            for photo in report.trashed:
+                print(f"  trashed       {_photo_line(photo)}")
+            for photo in report.already_gone:
+                print(f"  already gone  {photo.path}")
+            for failure in report.failed:
+                print(f"  NOT MOVED     {failure.photo.path}: {failure.reason}")
+        if args.dry_run:
+            extras = sum(len(extras) for _, extras, _ in done)
+            print(f"dry run: {text.photos(extras)} would go to the trash; nothing was moved")
+        elif done:
+            print(text.trash_summary(TrashReport.joined(r for *_, r in done)))
+
+    def to_json(done: Done) -> dict:
+        groups = []
+        for keep, extras, report in done:
+            group: dict[str, Any] = {"kept": _photo_json(keep)}
+            if report is None:
+                group["to_trash"] = [_photo_json(p) for p in extras]
+            else:
+                group["trashed"] = [_photo_json(p) for p in report.trashed]
+                group["already_gone"] = [_photo_json(p) for p in report.already_gone]
+                group["failed"] = [
+                    {**_photo_json(f.photo), "reason": f.reason} for f in report.failed
+                ]
+            groups.append(group)
+        return {"dry_run": args.dry_run, "threshold": _levels_json(levels[0]), "groups": groups}
+
+    status = _run(args, work, show, to_json=to_json)
+    failed = any(r is not None and r.failed for done in results for *_, r in done)
+    return 1 if status == 0 and failed else status
 
 
 def cmd_status(args: argparse.Namespace) -> int:

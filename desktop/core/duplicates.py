@@ -15,15 +15,20 @@ HASH_CONFIRM bits apart (so that the library's own duplicates do not count as un
 `confirm` is where its top CONFIRM_SHARE begins, `sure` halfway from its top 1 in 10,000 to
 identical. A user's threshold replaces `sure`.
 
-Groups never chain: photos are taken best copy first (`best_copy_first`); each one not yet
+Groups never chain: photos are taken best copy first (`best_copy_key`); each one not yet
 in a group starts a group with the duplicates of it not yet in one. A photo joins a group
 only as a duplicate of that group's first photo, so A~B and B~C do not put A and C together
 unless A~C.
+
+Which copy of a group to keep (`choose_keep`) and which photos a choice sends away
+(`photos_to_trash`) are decided here too, over catalog photos; `Library.trash_photos` moves
+the files. `best_copy_key` is the one definition of "the best copy": groups are listed in
+its order, the CLI keeps the first and the window checks it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import faiss
@@ -178,11 +183,21 @@ def _pairs(photo_id: int, others: np.ndarray) -> Iterable[tuple[int, int]]:
             yield (min(photo_id, other), max(photo_id, other))
 
 
-def best_copy_first(photo: Photo) -> tuple:
-    """The order of copies: most pixels, then the largest file, then the earliest date taken
-    (a copy that kept its EXIF date before one that lost it), then the path."""
+def best_copy_key(photo: Photo) -> tuple:
+    """Sorts a group best copy first: the most pixels, then the largest file (the least
+    compressed of equal sizes), then a copy with a date taken before one without, the
+    oldest date taken first, then the oldest file, then by path, so the choice never
+    depends on the order the photos were found in.
+
+    Oldest, not newest: the date taken is EXIF DateTimeOriginal, else DateTime, which
+    editors and exporters rewrite when they save, and a copy stripped of its EXIF has none,
+    so among copies of one size the earliest date is the likeliest original. Copies that
+    tie on pixels and bytes are nearly always the same file, with the same EXIF; then the
+    older file is the original and the newer one the copy (a plain copy gets a new time).
+    """
     pixels = (photo.width or 0) * (photo.height or 0)
-    return (-pixels, -photo.size, photo.taken_at is None, photo.taken_at or "", photo.path)
+    taken = (photo.taken_at is None, photo.taken_at or "")
+    return (-pixels, -photo.size, *taken, photo.mtime_ns, photo.path)
 
 
 def group_pairs(pairs: set[tuple[int, int]], catalog: Catalog) -> list[list[Photo]]:
@@ -194,12 +209,41 @@ def group_pairs(pairs: set[tuple[int, int]], catalog: Catalog) -> list[list[Phot
     photos = catalog.photos_by_ids(list(linked))
     grouped: set[int] = set()
     groups = []
-    for photo in sorted(photos.values(), key=best_copy_first):
+    for photo in sorted(photos.values(), key=best_copy_key):
         if photo.id in grouped:
             continue
         members = [photos[i] for i in linked[photo.id] if i in photos and i not in grouped]
         if members:
-            group = [photo, *sorted(members, key=best_copy_first)]
+            group = [photo, *sorted(members, key=best_copy_key)]
             grouped.update(p.id for p in group)
             groups.append(group)
     return sorted(groups, key=lambda group: group[0].path)
+
+
+class KeepError(ValueError):
+    """A choice that would send every photo of a group to the trash."""
+
+
+def choose_keep(group: Sequence[Photo]) -> tuple[Photo, list[Photo]]:
+    """(the copy to keep, the others best first) of a group of two or more photos."""
+    if not group:
+        raise ValueError("an empty group has nothing to keep")
+    ordered = sorted(group, key=best_copy_key)
+    return ordered[0], ordered[1:]
+
+
+def photos_to_trash(groups: Sequence[Sequence[Photo]], keep: Collection[int]) -> list[Photo]:
+    """The photos of `groups` whose ids are not in `keep`, group by group.
+
+    Raises KeepError, naming the groups (numbered from 1), when a group would lose every
+    photo: at least one copy of each must stay.
+    """
+    emptied = [n for n, group in enumerate(groups, 1) if not any(p.id in keep for p in group)]
+    if emptied:
+        named = ", ".join(map(str, emptied))
+        which = f"group {named} has" if len(emptied) == 1 else f"groups {named} have"
+        raise KeepError(
+            f"{which} no photo checked to keep: check at least one photo in every group "
+            "(nothing was moved)"
+        )
+    return [photo for group in groups for photo in group if photo.id not in keep]

@@ -56,6 +56,7 @@ from desktop.core.search import (
     top_k,
 )
 from desktop.core.status import FolderState, LibraryStatus, ModelState, SkippedFile
+from desktop.core.trash import Outcome, TrashFailure, TrashReport, trash_file
 from desktop.core.vector_index import APPROX_THRESHOLD, VectorIndex
 
 CATALOG_FILE = "catalog.sqlite3"
@@ -628,6 +629,41 @@ class Library:
         """Where the model's session runs; None until a search or indexing loads it."""
         session = self._sessions.get(model.id) or self._query_sessions.get(model.id)
         return session.provider if session is not None else None
+
+    # trash ---------------------------------------------------------------------------------
+
+    def trash_photos(self, photos: Sequence[Photo | int | str]) -> TrashReport:
+        """Move photos' files to the system trash and forget them at once, as indexing
+        forgets a deleted file (their descriptors, so no search returns them, and their
+        labels go with them).
+
+        A file already gone from a folder that can be reached is just forgotten. A file that
+        cannot be moved (permissions, a drive without a trash, a folder offline, a file
+        changed since it was indexed) stays, in the library too, with the reason. No file is
+        ever deleted outright. Photos are looked up again by id, so a stale `Photo` names
+        the file the catalog holds now.
+        """
+        self._require_writable("move photos to the trash")
+        with self._lock:
+            wanted = [self.photo(p) for p in photos]
+            current = self.catalog.photos_by_ids([p.id for p in wanted])
+            folders = {folder.id: folder.path for folder in self.catalog.folders()}
+        trashed: list[Photo] = []
+        gone: list[Photo] = []
+        failed: list[TrashFailure] = []
+        for asked in {p.id: p for p in wanted}.values():  # each photo once
+            photo = current.get(asked.id)
+            if photo is None:
+                failed.append(TrashFailure(asked, "it is no longer in the library"))
+                continue
+            outcome = trash_file(photo, folders.get(photo.folder_id, os.path.dirname(photo.path)))
+            if isinstance(outcome, str):
+                failed.append(TrashFailure(photo, outcome))
+                continue
+            with self._lock:  # at once: a failure further on leaves the catalog right
+                self.catalog.remove_photos([photo.id])
+            (trashed if outcome is Outcome.TRASHED else gone).append(photo)
+        return TrashReport(tuple(trashed), tuple(gone), tuple(failed))
 
 
 def _mtime(path: Path) -> int | None:

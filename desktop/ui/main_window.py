@@ -20,6 +20,7 @@ from desktop.core.labels import LabelImport
 from desktop.core.library import Library
 from desktop.core.paths import AppPaths, display_path, resource_path
 from desktop.core.status import LibraryStatus
+from desktop.core.trash import TrashReport
 from desktop.ui.actions import WindowState, build_actions, update_actions
 from desktop.ui.controllers.indexing import IndexingController
 from desktop.ui.controllers.labels import LabelsController
@@ -194,10 +195,16 @@ class MainWindow(QMainWindow):
         self._show_state()  # the status stops refreshing, with one last read
 
     def _folders_changed(self) -> None:
+        """Photos came or went: everything that shows them reads the library again."""
         self.status.refresh()
         self.search.rerun()
         self.browser.reload()
         self.labels.refresh()
+
+    def _photos_trashed(self, report: TrashReport) -> None:
+        if report.removed:
+            self.status_bar.showMessage(display_path(text.trash_summary(report)), 10000)
+        self._folders_changed()  # no result, library page or label still shows them
 
     def _model_activated(self, model: ModelRecord) -> None:
         self.status.refresh()
@@ -296,7 +303,14 @@ class MainWindow(QMainWindow):
         SkippedDialog(self.status.current.skipped if self.status.current else [], self).exec()
 
     def show_duplicates(self) -> None:
-        DuplicatesDialog(self.library, self.thumbnails, self.workers, self).exec()
+        self.duplicates_dialog().exec()
+
+    def duplicates_dialog(self) -> DuplicatesDialog:
+        """The near-duplicates dialog, wired so that photos it moves to the trash leave what
+        the window shows."""
+        dialog = DuplicatesDialog(self.library, self.thumbnails, self.workers, self)
+        dialog.photos_removed.connect(self._photos_trashed)
+        return dialog
 
     def show_models(self) -> None:
         dialog = ModelsDialog(self.models, self)

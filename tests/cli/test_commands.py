@@ -94,8 +94,10 @@ def test_search_filters_and_duplicates(capsys, tmp_path, photo_folder, tiny_mode
     )
     assert status == 0
     assert {r["path"] for r in results} == {str(original), str(photo_folder / "copy.jpg")}
-    status, groups, _ = run(capsys, "duplicates", "--library", library, "--json")
+    status, found, _ = run(capsys, "duplicates", "--library", library, "--json")
     assert status == 0
+    assert found["threshold"]["source"] == "default"  # 21 photos: too few to estimate from
+    groups = found["groups"]
     # the copy joins its original (with the scene's other shots: a burst, by their hashes)
     assert any(
         {str(original), str(photo_folder / "copy.jpg")} <= {p["path"] for p in g} for g in groups
@@ -202,3 +204,78 @@ def test_models_activate_switches_searches_once_indexed(
     _, after, _ = run(capsys, "search", query, "--library", library, "--json")
     assert after[0] == {"path": query, "score": pytest.approx(1, abs=1e-4)}
     assert [r["score"] for r in after[1:]] != [r["score"] for r in before[1:]]
+
+
+def test_duplicates_trash_extras_only_when_asked(
+    capsys, tmp_path, scenes, tiny_model_path, system_trash
+):
+    library = str(tmp_path / "lib")
+    original = sorted(scenes.rglob("*.jpg"))[0]
+    copy = scenes / "label-003" / "copy.jpg"
+    shutil.copy(original, copy)
+    run(capsys, "index", str(scenes), "--library", library,
+        "--model", str(tiny_model_path), "--json")  # fmt: skip
+
+    status, listed, _ = run(capsys, "duplicates", "--library", library, "--threshold", "0.999")
+    assert status == 0 and listed.index(str(original)) < listed.index(str(copy))  # best first
+    assert copy.exists() and not system_trash.exists()  # only listed
+    status, _, err = run(capsys, "duplicates", "--library", library, "--dry-run")
+    assert status == 2 and "--dry-run goes with --trash-extras" in err
+
+    args = ("duplicates", "--library", library, "--threshold", "0.999", "--trash-extras")
+    status, dry, _ = run(capsys, *args, "--dry-run")
+    assert status == 0 and copy.exists() and not system_trash.exists()
+    assert f"  keep          96x72        {original.stat().st_size}  {original}" in dry
+    assert f"would trash   96x72        {copy.stat().st_size}  {copy}" in dry
+    assert "dry run: 1 photo would go to the trash; nothing was moved" in dry
+    status, dry_json, _ = run(capsys, *args, "--dry-run", "--json")
+    assert dry_json["dry_run"] is True
+    (planned,) = dry_json["groups"]
+    assert planned["kept"]["path"] == str(original)
+    assert [p["path"] for p in planned["to_trash"]] == [str(copy)]
+
+    status, done, _ = run(capsys, *args, "--json")
+    assert status == 0 and not copy.exists() and original.exists()
+    assert (system_trash / "files" / "copy.jpg").is_file()
+    (group,) = done["groups"]
+    assert group["kept"]["path"] == str(original)
+    assert [p["path"] for p in group["trashed"]] == [str(copy)]
+    assert group["already_gone"] == group["failed"] == [] and done["dry_run"] is False
+    status, report, _ = run(capsys, "status", "--library", library, "--json")
+    assert report["photos"] == 8
+    status, again, _ = run(capsys, *args)
+    assert status == 0 and again.endswith("\nno near-duplicates\n")
+
+
+def test_duplicates_trash_extras_prints_what_moved_and_why_not(
+    capsys, tmp_path, scenes, tiny_model_path, system_trash, monkeypatch
+):
+    import send2trash
+
+    library = str(tmp_path / "lib")
+    first, second = sorted(scenes.rglob("*.jpg"))[:2]
+    copies = [scenes / "label-003" / "copy-a.jpg", scenes / "label-003" / "copy-b.jpg"]
+    for original, copy in zip((first, second), copies, strict=True):
+        shutil.copy(original, copy)
+    run(capsys, "index", str(scenes), "--library", library,
+        "--model", str(tiny_model_path), "--json")  # fmt: skip
+    trash = send2trash.send2trash
+
+    def refuse_b(path):
+        if path.endswith("copy-b.jpg"):
+            raise PermissionError(13, "Permission denied")
+        trash(path)
+
+    monkeypatch.setattr(send2trash, "send2trash", refuse_b)
+    status, out, _ = run(capsys, "duplicates", "--library", library, "--threshold", "0.999",
+                         "--trash-extras")  # fmt: skip
+    assert status == 1  # some could not be moved
+    assert "  trashed       96x72" in out and f"  {copies[0]}\n" in out
+    assert f"  NOT MOVED     {copies[1]}: could not move it to the trash: Permission denied" in out
+    assert out.rstrip().endswith(
+        "Moved 1 photo to the trash, where it can be restored; 1 photo could not be moved."
+    )
+    assert not copies[0].exists() and copies[1].exists()
+    status, found, _ = run(capsys, "duplicates", "--library", library, "--threshold", "0.999",
+                           "--json")  # fmt: skip
+    assert [[p["path"] for p in g] for g in found["groups"]] == [[str(second), str(copies[1])]]

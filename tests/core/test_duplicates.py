@@ -29,13 +29,6 @@ def _bits(value: int) -> int:
     return int(hamming(np.array([value]), np.array([0]))[0])
 
 
-@pytest.fixture
-def scenes(tmp_path):
-    """Eight photos of eight different scenes: no two are near-duplicates. (Photos of one
-    made scene are, like a burst: their hashes are a few bits apart.)"""
-    return make_labelled_folder(tmp_path / "scenes", 8, 1).resolve()
-
-
 def test_photo_hashes_are_imagehash_phash_of_the_photo_and_of_its_mirror(made_photos):
     with Image.open(made_photos[0]) as photo:
         image = photo.convert("RGB")
@@ -60,7 +53,7 @@ def test_a_chain_a_b_c_is_not_one_group_around_its_best_copy(library, photo_fold
     assert [[p.id for p in group] for group in groups] == [[b.id, a.id, c.id]]
 
 
-def test_best_copy_first_is_pixels_then_bytes_then_the_earliest_date(library, photo_folder):
+def test_best_copy_key_is_pixels_then_bytes_then_the_earliest_date(library, photo_folder):
     library.add_folder(photo_folder)
     library.sync()
     a, b, c = (library.photo(p) for p in sorted(photo_folder.rglob("*.jpg"))[:3])

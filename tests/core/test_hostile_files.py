@@ -261,9 +261,11 @@ def test_a_read_only_library_is_searched_and_refuses_changes(tmp_path, tiny_mode
             lambda: library.remove_folder(photos),
             lambda: library.add_model(tiny_model_path),
             lambda: library.activate_model(1),
+            lambda: library.trash_photos([query]),
         ):
             with pytest.raises(LibraryError, match="read-only"):
                 change()
+        assert query.exists()  # refused before any file was moved
         with pytest.raises(CatalogError, match="read-only"):
             library.catalog.set_setting("anything", "1")
     written = sorted(p.name for p in (home / "data").iterdir())
