@@ -53,6 +53,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/train_step.py
 	$(BIN)/python bench/gui_scale.py
 	$(BIN)/python bench/feedback.py
+	$(BIN)/python bench/duplicates.py
 
 # The trainer end to end on one GPU (sized for < 5 minutes); `ARGS=--cpu` without one.
 gpu-check: $(VENV)/.dev-installed

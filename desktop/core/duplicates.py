@@ -114,9 +114,8 @@ def _aligned_hashes(
     """The hash of each photo of `ids`, NO_HASH for those without one."""
     hash_ids, hashes, _ = hashed
     aligned = np.full(len(ids), NO_HASH, dtype=np.int64)
-    rows = np.searchsorted(hash_ids, ids)
-    found = (rows < len(hash_ids)) & (hash_ids[np.minimum(rows, len(hash_ids) - 1)] == ids)
-    aligned[found] = hashes[rows[found]]
+    rows = _rows(hash_ids, ids)
+    aligned[rows >= 0] = hashes[rows[rows >= 0]]
     return aligned
 
 
@@ -128,20 +127,19 @@ def duplicate_pairs(
     threshold: DuplicateThreshold,
 ) -> set[tuple[int, int]]:
     """Pairs of photo ids (smaller first) that are near-duplicates by the rules above."""
-    row_of = {int(photo_id): row for row, photo_id in enumerate(ids)}
     pairs: set[tuple[int, int]] = set()
     for start in range(0, len(ids), BATCH):
         lims, _, neighbours = index.range_search(vectors[start : start + BATCH], threshold.sure)
         for row, photo_id in enumerate(ids[start : start + BATCH]):
             pairs.update(_pairs(int(photo_id), neighbours[lims[row] : lims[row + 1]]))
-    pairs.update(_hash_pairs(hashed, vectors, row_of, threshold.confirm))
+    pairs.update(_hash_pairs(hashed, ids, vectors, threshold.confirm))
     return pairs
 
 
 def _hash_pairs(
     hashed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ids: np.ndarray,
     vectors: np.ndarray,
-    row_of: dict[int, int],
     confirm: float,
 ) -> Iterable[tuple[int, int]]:
     """Pairs within HASH_SURE bits, or within HASH_CONFIRM bits with descriptors at least
@@ -162,19 +160,27 @@ def _hash_pairs(
             sure = distances <= HASH_SURE
             yield from zip(first[sure].tolist(), second[sure].tolist(), strict=True)
             first, second = first[~sure], second[~sure]
-            similar = _similarities(first, second, vectors, row_of) >= confirm
+            similar = _similarities(first, second, vectors, ids) >= confirm
             yield from zip(first[similar].tolist(), second[similar].tolist(), strict=True)
 
 
 def _similarities(
-    first: np.ndarray, second: np.ndarray, vectors: np.ndarray, row_of: dict[int, int]
+    first: np.ndarray, second: np.ndarray, vectors: np.ndarray, ids: np.ndarray
 ) -> np.ndarray:
-    rows_a = np.array([row_of.get(int(i), -1) for i in first], dtype=np.int64)
-    rows_b = np.array([row_of.get(int(i), -1) for i in second], dtype=np.int64)
+    """Descriptor similarity of each pair of photo ids; -1 where one has no descriptor."""
+    rows_a, rows_b = _rows(ids, first), _rows(ids, second)
     both = (rows_a >= 0) & (rows_b >= 0)
     similarities = np.full(len(first), -1.0, dtype=np.float32)
     similarities[both] = np.einsum("ij,ij->i", vectors[rows_a[both]], vectors[rows_b[both]])
     return similarities
+
+
+def _rows(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The row of each wanted id in the sorted `ids`, -1 where it is not there."""
+    if len(ids) == 0:
+        return np.full(len(wanted), -1, dtype=np.int64)
+    rows = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+    return np.where(ids[rows] == wanted, rows, -1)
 
 
 def _pairs(photo_id: int, others: np.ndarray) -> Iterable[tuple[int, int]]:

@@ -587,14 +587,20 @@ class Library:
     def duplicates(self, threshold: float | None = None) -> list[list[Photo]]:
         """Groups of near-identical photos, best copy first (desktop.core.duplicates): by
         the descriptor at `threshold` (default: the model's or the library's own level) and
-        by the perceptual hash."""
+        by the perceptual hash.
+
+        The library is locked only to read: the all-pairs search (a minute or so at 100k
+        photos) runs on an index of its own, so searches meanwhile are not held up.
+        """
         model = self.require_serving_model()
         with self._lock:
-            index = self.vector_index(model)
             ids, vectors = self.catalog.descriptors(model.id)
             hashed = self.catalog.perceptual_hashes()
-            levels = duplicate_threshold(model, ids, vectors, hashed, threshold)
-            return group_pairs(duplicate_pairs(index, ids, vectors, hashed, levels), self.catalog)
+        levels = duplicate_threshold(model, ids, vectors, hashed, threshold)
+        index = VectorIndex.build(model.id, model.dim, ids, vectors, seq=0)
+        pairs = duplicate_pairs(index, ids, vectors, hashed, levels)
+        with self._lock:
+            return group_pairs(pairs, self.catalog)
 
     def duplicate_threshold(self, threshold: float | None = None) -> DuplicateThreshold:
         """The levels `duplicates(threshold)` uses, and where they come from, to show."""
