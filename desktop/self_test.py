@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from desktop import APP_NAME, __version__
 
@@ -58,6 +58,7 @@ class SelfTest:
             ("model", self.model),
             ("index", self.index),
             ("search", self.search),
+            ("duplicates", self.duplicates),
             ("catalog", self.catalog),
         ]
 
@@ -159,6 +160,9 @@ class SelfTest:
             path = folder / f"photo {number} été{suffix}"  # a space and a non-ASCII name
             path.write_bytes(_encode(_pattern(number), kind))
             self.photos.append(path)
+        self.mirrored = folder / "photo 0 mirrored.jpg"
+        self.mirrored.write_bytes(_encode(ImageOps.mirror(_pattern(0)), "JPEG"))
+        self.photos.append(self.mirrored)
         with self._library() as library:
             library.add_model(self.model_path, activate=True)
             library.add_folder(folder)
@@ -183,6 +187,18 @@ class SelfTest:
         if results[0].score < MIN_SELF_SCORE:
             raise CheckFailed(f"{query.name} matched itself at {results[0].score:.4f} only")
         return {"top_score": round(results[0].score, 4), "search_seconds": round(seconds, 3)}
+
+    def duplicates(self) -> dict[str, Any]:
+        """The mirrored copy of the first photo is its near-duplicate by the perceptual hash,
+        and nothing else is. (Descriptors from random weights say every photo is like every
+        other, so the descriptor alone is set to need identical photos.)"""
+        with self._library() as library:
+            groups = library.duplicates(threshold=1.0)
+        found = [sorted(Path(p.path).name for p in group) for group in groups]
+        expected = [sorted((self.photos[0].name, self.mirrored.name))]
+        if found != expected:
+            raise CheckFailed(f"near-duplicates found {found}, not {expected}")
+        return {}
 
     def catalog(self) -> dict[str, Any]:
         """Reopened from disk: the photos are all there and SQLite finds no damage."""

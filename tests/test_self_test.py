@@ -24,7 +24,7 @@ def test_self_test_passes_every_check_and_prints_one_json_line(tmp_path):
     assert report["self_test"] == "passed" and report["frozen"] is False
     assert report["passed"] == [name for name, _ in self_test.SelfTest(tmp_path).checks()]
     assert report["image_formats"] == ["JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF"]
-    assert report["photos_indexed"] == 5 and report["top_score"] >= 0.99
+    assert report["photos_indexed"] == 6 and report["top_score"] >= 0.99
 
 
 def test_a_missing_template_fails_the_check_that_needs_it_and_names_it(qapp, tmp_path, monkeypatch):

@@ -36,6 +36,7 @@ pytestmark = [
 ]
 APP_ID = "io.github.photo_search.PhotoSearch"
 NAME = f"photo-search-{__version__}-linux-x86_64"
+SYSTEM_CACHES = {"mimeinfo.cache", "icon-theme.cache"}
 
 
 @pytest.fixture(scope="module")
@@ -199,4 +200,6 @@ def test_install_sh_installs_for_the_user_and_uninstall_removes_it(bundle, tmp_p
     )  # fmt: skip
     assert removed.returncode == 0, removed.stderr
     left = [p for p in local.rglob("*") if p.is_file() or p.is_symlink()]
-    assert left == []
+    # the desktop's own caches, rebuilt by update-desktop-database / gtk-update-icon-cache
+    # where they are installed, stay: they index whatever entries remain
+    assert [p for p in left if p.name not in SYSTEM_CACHES] == []
