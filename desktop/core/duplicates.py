@@ -28,6 +28,7 @@ its order, the CLI keeps the first and the window checks it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -37,7 +38,6 @@ import numpy as np
 from desktop.core import model_contract as contract
 from desktop.core.catalog import Catalog, ModelRecord, Photo
 from desktop.core.perceptual_hash import hamming, hash_bytes
-from desktop.core.vector_index import VectorIndex
 
 HASH_SURE = 10
 """Bits. On 280,000 unrelated pairs of flower photos the closest hashes were 14 bits apart;
@@ -52,6 +52,9 @@ MIN_PHOTOS_TO_ESTIMATE = 50
 """Below this, too few pairs to estimate from: FALLBACK levels."""
 FALLBACK_SURE, FALLBACK_CONFIRM = 0.95, 0.9
 BATCH = 1024
+IVF_FROM = 20_000
+IVF_PROBES = 4
+IVF_TRAIN_PER_LIST = 40
 NO_HASH = np.iinfo(np.int64).min
 """Stands for a missing hash in an aligned array (a hash of that value is as good as absent)."""
 
@@ -119,8 +122,29 @@ def _aligned_hashes(
     return aligned
 
 
+def pair_index(ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
+    """An index of the library's descriptors for the all-pairs search, of its own (searches
+    keep the library's). From IVF_FROM photos it is an IVF index probing IVF_PROBES lists:
+    a near-duplicate is nearly always in its photo's nearest lists, and comparing every
+    pair takes over a minute at 100k photos on two cores (about 6 times what this does,
+    finding the same pairs: tests/core/test_duplicates.py checks that they agree)."""
+    dim = vectors.shape[1] if vectors.ndim == 2 else 1
+    if len(ids) < IVF_FROM:
+        inner = faiss.IndexFlatIP(dim)
+    else:
+        lists = int(math.sqrt(len(ids)))
+        inner = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(0).permutation(len(vectors))[: IVF_TRAIN_PER_LIST * lists]
+        inner.train(np.ascontiguousarray(vectors[sample]))
+        inner.nprobe = IVF_PROBES
+    index = faiss.IndexIDMap(inner)
+    if len(ids):
+        index.add_with_ids(np.ascontiguousarray(vectors, np.float32), ids.astype(np.int64))
+    return index
+
+
 def duplicate_pairs(
-    index: VectorIndex,
+    index: faiss.Index,
     ids: np.ndarray,
     vectors: np.ndarray,
     hashed: tuple[np.ndarray, np.ndarray, np.ndarray],

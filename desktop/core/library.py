@@ -40,6 +40,7 @@ from desktop.core.duplicates import (
     duplicate_pairs,
     duplicate_threshold,
     group_pairs,
+    pair_index,
 )
 from desktop.core.feedback import refine
 from desktop.core.images import ImageSource
@@ -597,8 +598,7 @@ class Library:
             ids, vectors = self.catalog.descriptors(model.id)
             hashed = self.catalog.perceptual_hashes()
         levels = duplicate_threshold(model, ids, vectors, hashed, threshold)
-        index = VectorIndex.build(model.id, model.dim, ids, vectors, seq=0)
-        pairs = duplicate_pairs(index, ids, vectors, hashed, levels)
+        pairs = duplicate_pairs(pair_index(ids, vectors), ids, vectors, hashed, levels)
         with self._lock:
             return group_pairs(pairs, self.catalog)
 

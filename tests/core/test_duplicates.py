@@ -6,17 +6,22 @@ from __future__ import annotations
 import shutil
 import sqlite3
 
+import faiss
 import imagehash
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
+from desktop.core import duplicates
 from desktop.core import model_contract as contract
 from desktop.core.duplicates import (
     FALLBACK_SURE,
     HASH_CONFIRM,
+    DuplicateThreshold,
+    duplicate_pairs,
     estimate_levels,
     group_pairs,
+    pair_index,
 )
 from desktop.core.library import Library
 from desktop.core.paths import app_paths
@@ -190,3 +195,22 @@ def test_duplicates_survive_a_photo_removed_between_runs(library, scenes):
     (scenes / "copy.jpg").unlink()
     library.sync()
     assert library.duplicates() == []
+
+
+def test_the_ivf_pair_index_of_a_large_library_finds_what_comparing_every_pair_does(
+    monkeypatch,
+):
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(3000, 64)).astype(np.float32)
+    copies = vectors[:150] + rng.normal(scale=0.15, size=(150, 64)).astype(np.float32)
+    vectors = np.concatenate([vectors, copies])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(10, 10 + len(vectors), dtype=np.int64)
+    no_hashes = (np.zeros(0, np.int64),) * 3
+    levels = DuplicateThreshold(sure=0.95, confirm=0.95, source="user")
+    exact = duplicate_pairs(pair_index(ids, vectors), ids, vectors, no_hashes, levels)
+    monkeypatch.setattr(duplicates, "IVF_FROM", 1000)
+    index = pair_index(ids, vectors)
+    assert isinstance(faiss.downcast_index(index.index), faiss.IndexIVFFlat)
+    assert duplicate_pairs(index, ids, vectors, no_hashes, levels) == exact
+    assert len(exact) >= 140  # the planted copies, all but the noisiest
