@@ -590,7 +590,7 @@ class Library:
         the descriptor at `threshold` (default: the model's or the library's own level) and
         by the perceptual hash.
 
-        The library is locked only to read: the all-pairs search (a minute or so at 100k
+        The library is locked only to read: the all-pairs search (tens of seconds at 100k
         photos) runs on an index of its own, so searches meanwhile are not held up.
         """
         model = self.require_serving_model()
