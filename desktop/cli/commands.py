@@ -303,9 +303,10 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         return _trash_extras(args)
 
     def work(library: Library) -> dict:
-        groups = [choose_keep(group) for group in library.duplicates(args.threshold)]
+        found = library.find_duplicates(args.threshold)
+        groups = [choose_keep(group) for group in found.groups]
         return {
-            "threshold": _levels_json(library.duplicate_threshold(args.threshold)),
+            "threshold": _levels_json(found.threshold),
             "groups": [[_photo_json(p) for p in (keep, *extras)] for keep, extras in groups],
         }
 
@@ -341,8 +342,9 @@ def _trash_extras(args: argparse.Namespace) -> int:
     levels: list[DuplicateThreshold] = []
 
     def work(library: Library) -> Done:
-        levels.append(library.duplicate_threshold(args.threshold))
-        groups = [choose_keep(group) for group in library.duplicates(args.threshold)]
+        found = library.find_duplicates(args.threshold)
+        levels.append(found.threshold)
+        groups = [choose_keep(group) for group in found.groups]
         done = [
             (keep, extras, None if args.dry_run else library.trash_photos(extras))
             for keep, extras in groups

@@ -69,6 +69,14 @@ class DuplicateThreshold:
     source: str
 
 
+@dataclass(frozen=True)
+class DuplicateGroups:
+    """Near-duplicate groups, each best copy first, and the levels that found them."""
+
+    groups: list[list[Photo]]
+    threshold: DuplicateThreshold
+
+
 def duplicate_threshold(
     model: ModelRecord,
     ids: np.ndarray,
@@ -128,7 +136,7 @@ def pair_index(ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
     a near-duplicate is nearly always in its photo's nearest lists, and comparing every
     pair takes over a minute at 100k photos on two cores (about 6 times what this does,
     finding the same pairs: tests/core/test_duplicates.py checks that they agree)."""
-    dim = vectors.shape[1] if vectors.ndim == 2 else 1
+    dim = vectors.shape[1]
     if len(ids) < IVF_FROM:
         inner = faiss.IndexFlatIP(dim)
     else:
@@ -138,8 +146,7 @@ def pair_index(ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
         inner.train(np.ascontiguousarray(vectors[sample]))
         inner.nprobe = IVF_PROBES
     index = faiss.IndexIDMap(inner)
-    if len(ids):
-        index.add_with_ids(np.ascontiguousarray(vectors, np.float32), ids.astype(np.int64))
+    index.add_with_ids(np.ascontiguousarray(vectors, np.float32), ids.astype(np.int64))
     return index
 
 

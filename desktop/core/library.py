@@ -36,7 +36,7 @@ from desktop.core.catalog import (
 )
 from desktop.core.descriptor_model import DescriptorSession, check_model_file, provider_candidates
 from desktop.core.duplicates import (
-    DuplicateThreshold,
+    DuplicateGroups,
     duplicate_pairs,
     duplicate_threshold,
     group_pairs,
@@ -586,9 +586,13 @@ class Library:
             )
 
     def duplicates(self, threshold: float | None = None) -> list[list[Photo]]:
+        """The groups of `find_duplicates(threshold)`."""
+        return self.find_duplicates(threshold).groups
+
+    def find_duplicates(self, threshold: float | None = None) -> DuplicateGroups:
         """Groups of near-identical photos, best copy first (desktop.core.duplicates): by
         the descriptor at `threshold` (default: the model's or the library's own level) and
-        by the perceptual hash.
+        by the perceptual hash; with the levels used, for front ends to show.
 
         The library is locked only to read: the all-pairs search (tens of seconds at 100k
         photos) runs on an index of its own, so searches meanwhile are not held up.
@@ -600,15 +604,7 @@ class Library:
         levels = duplicate_threshold(model, ids, vectors, hashed, threshold)
         pairs = duplicate_pairs(pair_index(ids, vectors), ids, vectors, hashed, levels)
         with self._lock:
-            return group_pairs(pairs, self.catalog)
-
-    def duplicate_threshold(self, threshold: float | None = None) -> DuplicateThreshold:
-        """The levels `duplicates(threshold)` uses, and where they come from, to show."""
-        model = self.require_serving_model()
-        with self._lock:
-            ids, vectors = self.catalog.descriptors(model.id)
-            hashed = self.catalog.perceptual_hashes()
-            return duplicate_threshold(model, ids, vectors, hashed, threshold)
+            return DuplicateGroups(group_pairs(pairs, self.catalog), levels)
 
     def require_serving_model(self) -> ModelRecord:
         model = self.serving_model()

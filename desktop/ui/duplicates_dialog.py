@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop import text
 from desktop.core.catalog import Photo
-from desktop.core.duplicates import DuplicateThreshold, KeepError, choose_keep, photos_to_trash
+from desktop.core.duplicates import DuplicateGroups, KeepError, choose_keep, photos_to_trash
 from desktop.core.library import Library
 from desktop.core.paths import display_path
 from desktop.core.trash import TrashReport
@@ -126,18 +126,14 @@ class DuplicatesDialog(QDialog):
         self.find_button.setEnabled(False)
         self.summary.setText("Searching…")
         self.workers.start(
-            lambda progress, cancel: (
-                library.duplicate_threshold(threshold),
-                library.duplicates(threshold),
-            ),
+            lambda progress, cancel: library.find_duplicates(threshold),
             on_finished=self._found,
             on_error=self._find_failed,
         )
 
-    def _found(self, found: tuple[DuplicateThreshold, list[list[Photo]]]) -> None:
-        levels, groups = found
-        self.rule.setText(text.duplicate_rule(levels))
-        self.show_groups(groups)
+    def _found(self, found: DuplicateGroups) -> None:
+        self.rule.setText(text.duplicate_rule(found.threshold))
+        self.show_groups(found.groups)
 
     def _find_failed(self, exc: BaseException) -> None:
         self.find_button.setEnabled(True)

@@ -122,9 +122,8 @@ def test_a_threshold_stored_in_the_models_metadata_is_the_one_used(tmp_path, sce
             library.add_folder(scenes)
             library.add_model(model, activate=True)
             library.sync()
-            levels = library.duplicate_threshold(threshold)
-            groups = library.duplicates(threshold)
-        return levels, sorted(sorted(p.path for p in g) for g in groups)
+            found = library.find_duplicates(threshold)
+        return found.threshold, sorted(sorted(p.path for p in g) for g in found.groups)
 
     levels, by_metadata = found(stated)
     assert (levels.sure, levels.source) == (pytest.approx(0.2), "model")
