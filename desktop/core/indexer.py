@@ -322,17 +322,17 @@ class Indexer:
                 self._commit_batch(session, batch, results, report)
                 done += len(batch)
                 if progress:
-                    elapsed = max(time.monotonic() - started, 1e-6)
-                    rate = done / elapsed
-                    eta = (total - done) / rate if rate > 0 else None
-                    progress(Progress(Phase.EMBEDDING, done, total, batch[-1].path, rate, eta))
+                    progress(_timed(Phase.EMBEDDING, done, total, batch[-1].path, started))
                 if cancel.is_set():
                     break
 
     def hash_missing(self, progress: ProgressCallback | None, cancel: threading.Event) -> None:
         """Hash the photos that were indexed before the catalog kept perceptual hashes, from
-        small decodes (a JPEG's draft at 1/8 scale), one transaction per batch."""
+        small decodes (a JPEG drafted down to about HASH_DRAFT pixels), one transaction per
+        batch."""
         pending = self.catalog.photos_missing_hash()
+        if not pending:
+            return
         started, total = time.monotonic(), len(pending)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="hash") as pool:
             for start in range(0, total, self.batch_size):
@@ -342,12 +342,8 @@ class Indexer:
                     (photo.id, found) for photo, found in zip(batch, hashes, strict=True) if found
                 )
                 if progress:
-                    done, elapsed = start + len(batch), max(time.monotonic() - started, 1e-6)
-                    rate = done / elapsed
-                    progress(
-                        Progress(Phase.HASHING, done, total, batch[-1].path, rate,
-                                 (total - done) / rate)
-                    )  # fmt: skip
+                    done = start + len(batch)
+                    progress(_timed(Phase.HASHING, done, total, batch[-1].path, started))
                 if cancel.is_set():
                     return
 
@@ -419,6 +415,12 @@ class Indexer:
             self.catalog.mark_failed((p.id, reason) for p, reason in failed)
         report.embedded += len(good)
         report.skipped.extend((p.path, reason) for p, reason in failed)
+
+
+def _timed(phase: Phase, done: int, total: int, path: str, started: float) -> Progress:
+    """Progress with the rate since `started` (time.monotonic) and the time left at it."""
+    rate = done / max(time.monotonic() - started, 1e-6)
+    return Progress(phase, done, total, path, rate, (total - done) / rate if rate > 0 else None)
 
 
 def _is_under(path: str, prefixes: tuple[str, ...]) -> bool:
